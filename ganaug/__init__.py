@@ -1,0 +1,21 @@
+"""ganaug: GAN data augmentation you can trust.
+
+Pretrain a class-conditional GAN on a labelled image set, mix its samples into any
+classifier's training data, and measure — with confidence intervals — what that buys.
+"""
+
+__version__ = "0.1.0"
+
+from ganaug.augmenter import GANAugmenter  # noqa: E402
+from ganaug.data import ArrayDataset, few_shot, load_dataset  # noqa: E402
+from ganaug.training import CheckpointError, GANConfig  # noqa: E402
+
+__all__ = [
+    "ArrayDataset",
+    "CheckpointError",
+    "GANAugmenter",
+    "GANConfig",
+    "__version__",
+    "few_shot",
+    "load_dataset",
+]

@@ -1,0 +1,29 @@
+"""Labelled image sources, few-shot splits and input validation."""
+
+from ganaug.data.datasets import (
+    ArrayDataset,
+    apply_transform,
+    as_array_dataset,
+    from_uint8,
+    image_to_uint8,
+    to_uint8,
+)
+from ganaug.data.sources import dataset_names, default_root, load_dataset
+from ganaug.data.splits import few_shot, imbalance
+from ganaug.data.validation import validate_images, validate_labels
+
+__all__ = [
+    "ArrayDataset",
+    "apply_transform",
+    "as_array_dataset",
+    "dataset_names",
+    "default_root",
+    "few_shot",
+    "from_uint8",
+    "image_to_uint8",
+    "imbalance",
+    "load_dataset",
+    "to_uint8",
+    "validate_images",
+    "validate_labels",
+]

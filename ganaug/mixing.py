@@ -1,0 +1,411 @@
+"""Mix an augmenter's synthetic samples into real training data.
+
+Three entry points, one per level at which users hold their data:
+
+- `SyntheticMixDataset`: a torch ``Dataset`` of real + synthetic items (a synthetic bank that
+  can be refreshed between epochs);
+- `mix_loader`: wraps an existing ``DataLoader`` and appends freshly generated samples to every
+  batch;
+- `GANResampler`: ``fit_resample(X, y)`` on arrays, in the style of imbalanced-learn.
+
+``ratio`` always means synthetic items per real item: 0.5 adds one synthetic image for every
+two real ones, 2.0 adds two for every real one.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from sklearn.base import BaseEstimator, clone
+from torch.utils.data import DataLoader, Dataset
+
+from ganaug.augmenter import GANAugmenter
+from ganaug.data.datasets import apply_transform, image_to_uint8, is_albumentations, raw_items, to_uint8
+
+
+def _check_ratio(ratio: float) -> float:
+    if not np.isfinite(ratio) or ratio < 0:
+        raise ValueError(f"ratio must be a finite number >= 0 (synthetic per real item), got {ratio!r}")
+    return float(ratio)
+
+
+def _dataset_targets(dataset: Any) -> np.ndarray:
+    targets = getattr(dataset, "targets", None)
+    if targets is not None:
+        return np.asarray(targets.tolist() if isinstance(targets, torch.Tensor) else targets).astype(np.int64)
+    with raw_items(dataset):
+        return np.array([int(dataset[i][1]) for i in range(len(dataset))], dtype=np.int64)
+
+
+def check_label_mapping(targets: np.ndarray, augmenter: GANAugmenter, class_names: Any = None) -> None:
+    """Raise if the data hold labels the augmenter cannot draw; warn if class names differ."""
+    unknown = np.setdiff1d(np.unique(targets), augmenter.classes_)
+    if len(unknown):
+        raise ValueError(
+            f"the data hold label(s) {unknown.tolist()[:10]} that the augmenter was not trained on "
+            f"(its classes: {augmenter.classes_.tolist()}); retrain it on this label set"
+        )
+    if class_names is not None and len(class_names) > int(augmenter.classes_.max()):
+        theirs = [str(class_names[int(c)]) for c in augmenter.classes_]
+        if theirs != [str(n) for n in augmenter.class_names_] and not all(
+            t.split(" ")[0] == str(n) for t, n in zip(theirs, augmenter.class_names_, strict=True)
+        ):
+            warnings.warn(
+                f"class names differ between the data {theirs[:5]}… and the augmenter "
+                f"{list(augmenter.class_names_)[:5]}…; labels are matched by value",
+                stacklevel=3,
+            )
+
+
+class _RawFormat:
+    """The container, dtype and layout of a dataset's raw images, to put synthetic ones in."""
+
+    def __init__(self, example: Any) -> None:
+        self.example = example
+        self.kind = (
+            "pil" if isinstance(example, Image.Image)
+            else "tensor" if isinstance(example, torch.Tensor)
+            else "ndarray"
+        )
+        self.shape = tuple(np.asarray(example).shape) if self.kind != "tensor" else tuple(example.shape)
+        self.dtype = example.dtype if self.kind != "pil" else None
+        self.mode = example.mode if self.kind == "pil" else None
+
+    def convert(self, u8: np.ndarray) -> Any:
+        """uint8 ``H×W``/``H×W×C`` → an item like ``example`` (float items taken as 0..1)."""
+        if self.kind == "pil":
+            return Image.fromarray(u8).convert(self.mode)
+        if self.kind == "tensor":
+            t = torch.from_numpy(np.ascontiguousarray(u8))
+            t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)  # (C, H, W)
+            t = t.reshape(self.shape)
+            return t.to(self.dtype) / 255.0 if self.dtype.is_floating_point else t.to(self.dtype)
+        arr = u8.reshape(self.shape)
+        return arr.astype(self.dtype) / 255.0 if np.issubdtype(self.dtype, np.floating) else arr.astype(self.dtype)
+
+
+class SyntheticMixDataset(Dataset):
+    """A torch ``Dataset`` of the real items followed by synthetic ones.
+
+    Synthetic items take the form of the real dataset's raw items (PIL, ndarray or tensor, same
+    dtype and shape) and go through the same ``transform``, so one pipeline — torchvision v2
+    or an albumentations ``Compose`` — serves both.
+
+    Args:
+        real: any ``(image, target)`` dataset with integer targets.
+        augmenter: a fitted `GANAugmenter` whose classes cover the real targets.
+        ratio: synthetic items per real item.
+        transform: applied to real and synthetic images. When ``None`` and ``real`` carries a
+            ``transform`` of its own, that one is used for synthetic images too.
+        target_transform: likewise, for targets.
+        seed: seed of the synthetic bank; `refresh` draws a new bank from ``seed + epoch``.
+        balance: give synthetic items first to the classes with fewest real items, so the
+            mixed set is as balanced as ``ratio`` allows.
+
+    Attributes:
+        synthetic_mask: boolean array, True for synthetic items.
+        targets: all targets, real then synthetic.
+    """
+
+    def __init__(
+        self,
+        real: Dataset,
+        augmenter: GANAugmenter,
+        ratio: float = 0.5,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        seed: int = 0,
+        balance: bool = False,
+    ) -> None:
+        augmenter._check_fitted()
+        self.real, self.augmenter = real, augmenter
+        self.ratio, self.seed, self.balance = _check_ratio(ratio), seed, balance
+        own_t, own_tt = getattr(real, "transform", None), getattr(real, "target_transform", None)
+        if transform is not None and own_t is not None:
+            raise ValueError(
+                "both the real dataset and SyntheticMixDataset have a transform; pass it to one of "
+                "them (SyntheticMixDataset reuses the dataset's own transform when given none)"
+            )
+        self.transform = transform
+        self.target_transform = target_transform
+        self._synthetic_transform = transform if transform is not None else own_t
+        self._synthetic_target_transform = target_transform if target_transform is not None else own_tt
+        self.real_targets = _dataset_targets(real)
+        check_label_mapping(self.real_targets, augmenter, getattr(real, "classes", None))
+        with raw_items(real):
+            example = real[0][0]
+        self.format = _RawFormat(example)
+        shape = image_to_uint8(example).shape
+        if tuple(shape) != tuple(augmenter.image_shape_):
+            raise ValueError(
+                f"real images are {shape}, the augmenter draws {augmenter.image_shape_}; "
+                "train the augmenter at the dataset's resolution"
+            )
+        self.classes = getattr(real, "classes", None)
+        self.n_real = len(real)
+        self.n_synthetic = int(round(self.ratio * self.n_real))
+        self.refresh(epoch=0)
+
+    def _synthetic_labels(self, rng: np.random.Generator) -> np.ndarray:
+        present = np.unique(self.real_targets)
+        n = self.n_synthetic
+        if not self.balance:
+            # Same class mix as the real data.
+            return rng.choice(self.real_targets, size=n, replace=True) if n else np.zeros(0, np.int64)
+        counts = np.array([(self.real_targets == c).sum() for c in present])
+        extra = np.zeros(len(present), dtype=np.int64)
+        for _ in range(n):  # water-filling: each item to the currently smallest class
+            extra[np.argmin(counts + extra)] += 1
+        labels = np.repeat(present, extra)
+        return rng.permutation(labels)
+
+    def refresh(self, epoch: int | None = None) -> None:
+        """Draw a new synthetic bank (seeded by ``seed + epoch``); call between epochs.
+
+        With ``DataLoader(num_workers>0)``, workers copy the dataset at each epoch's start
+        unless ``persistent_workers=True``, so a refresh before the epoch reaches them.
+        """
+        if self.augmenter is None:
+            raise RuntimeError("refresh() runs in the main process only (workers hold no augmenter)")
+        self.epoch = 0 if epoch is None else int(epoch)
+        rng = np.random.default_rng([self.seed, self.epoch])
+        labels = self._synthetic_labels(rng)
+        if len(labels):
+            images, labels = self.augmenter.sample(len(labels), labels=labels, seed=self.seed * 7919 + self.epoch)
+            self.bank = to_uint8(images, self.augmenter.value_range_)
+        else:
+            self.bank = np.zeros((0, *self.augmenter.image_shape_), np.uint8)
+        self.bank_targets = np.asarray(labels, dtype=np.int64)
+
+    @property
+    def synthetic_mask(self) -> np.ndarray:
+        return np.arange(len(self)) >= self.n_real
+
+    @property
+    def targets(self) -> np.ndarray:
+        return np.concatenate([self.real_targets, self.bank_targets])
+
+    def is_synthetic(self, index: int) -> bool:
+        return index >= self.n_real
+
+    def __len__(self) -> int:
+        return self.n_real + len(self.bank_targets)
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        if index < 0:
+            index += len(self)
+        if index < self.n_real:
+            image, target = self.real[index]  # the real dataset's own transform, if any, ran
+            if self.transform is not None:
+                image = apply_transform(self.transform, image)
+            if self.target_transform is not None:
+                target = self.target_transform(target)
+            return image, target
+        k = index - self.n_real
+        if k >= len(self.bank_targets):
+            raise IndexError(index)
+        image = self.format.convert(self.bank[k])
+        target: Any = int(self.bank_targets[k])
+        if self._synthetic_transform is not None:
+            image = apply_transform(self._synthetic_transform, image)
+        if self._synthetic_target_transform is not None:
+            target = self._synthetic_target_transform(target)
+        return image, target
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["augmenter"] = None  # workers need the bank, not the networks
+        return state
+
+
+class MixLoader:
+    """Iterates an existing ``DataLoader`` and appends synthetic samples to each batch.
+
+    Built by `mix_loader`; see there.
+    """
+
+    def __init__(
+        self,
+        loader: DataLoader,
+        augmenter: GANAugmenter,
+        ratio: float = 0.5,
+        transform: Callable | None = None,
+        seed: int = 0,
+        labels: str = "batch",
+        return_mask: bool = False,
+    ) -> None:
+        augmenter._check_fitted()
+        if labels not in ("batch", "uniform"):
+            raise ValueError(f"labels must be 'batch' or 'uniform', got {labels!r}")
+        self.loader, self.augmenter = loader, augmenter
+        self.ratio, self.transform, self.seed = _check_ratio(ratio), transform, seed
+        self.labels, self.return_mask = labels, return_mask
+        self.epoch = 0
+        dataset = getattr(loader, "dataset", None)
+        if dataset is not None and getattr(dataset, "targets", None) is not None:
+            check_label_mapping(_dataset_targets(dataset), augmenter, getattr(dataset, "classes", None))
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def _synthetic(self, y: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        aug = self.augmenter
+        expected = len(y) * self.ratio
+        k = int(expected) + int(rng.random() < expected - int(expected))  # unbiased rounding
+        if self.labels == "batch":
+            values = rng.choice(y.cpu().numpy(), size=k, replace=True)
+            idx = np.searchsorted(aug.classes_, values)
+        else:
+            idx = rng.integers(0, len(aug.classes_), size=k)
+        return torch.as_tensor(idx, dtype=torch.long)
+
+    def _format(self, fake: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """``(k, C, H, W)`` in [-1, 1] → the real batch's form (via ``transform`` if given)."""
+        u8 = ((fake + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        if self.transform is not None:
+            if is_albumentations(self.transform):
+                items = [
+                    apply_transform(self.transform, im.permute(1, 2, 0).squeeze(-1).cpu().numpy())
+                    for im in u8
+                ]
+            else:
+                items = [self.transform(im) for im in u8]
+            out = torch.stack([torch.as_tensor(np.asarray(t)) if not isinstance(t, torch.Tensor) else t for t in items])
+        elif like.dtype == torch.uint8:
+            out = u8
+        else:
+            out = (fake + 1) / 2  # ToTensor's 0..1 convention
+        out = out.to(device=like.device, dtype=like.dtype)
+        if tuple(out.shape[1:]) != tuple(like.shape[1:]):
+            raise ValueError(
+                f"synthetic batch items are {tuple(out.shape[1:])} but real ones are "
+                f"{tuple(like.shape[1:])}: pass mix_loader(transform=...) the dataset's own "
+                "pipeline so both come out alike"
+            )
+        return out
+
+    def __iter__(self) -> Iterator:
+        aug = self.augmenter
+        gen = torch.Generator(device=aug.device_).manual_seed(self.seed * 1_000_003 + self.epoch)
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.epoch += 1
+        for batch in self.loader:
+            x, y = batch[0], batch[1]
+            idx = self._synthetic(y, rng)
+            if len(idx) == 0:
+                yield (x, y, torch.zeros(len(y), dtype=torch.bool)) if self.return_mask else (x, y)
+                continue
+            fake = self._format(aug.sample_tensor(idx, gen), x)
+            fake_y = torch.as_tensor(aug.classes_[idx.numpy()], dtype=y.dtype, device=y.device)
+            xs, ys = torch.cat([x, fake]), torch.cat([y, fake_y])
+            mask = torch.cat([torch.zeros(len(y), dtype=torch.bool), torch.ones(len(idx), dtype=torch.bool)])
+            order = torch.from_numpy(rng.permutation(len(ys)))
+            out = (xs[order.to(xs.device)], ys[order.to(ys.device)])
+            yield (*out, mask[order]) if self.return_mask else out
+
+
+def mix_loader(
+    loader: DataLoader,
+    augmenter: GANAugmenter,
+    ratio: float = 0.5,
+    transform: Callable | None = None,
+    seed: int = 0,
+    labels: str = "batch",
+    return_mask: bool = False,
+) -> MixLoader:
+    """Wrap ``loader`` so every batch of B real items gains about ``ratio × B`` synthetic ones.
+
+    Synthetic images are generated in one batch on the augmenter's device, then brought to the
+    real batch's form: through ``transform`` when given (a per-image pipeline on uint8 ``C×H×W``
+    tensors, or ``H×W[×C]`` arrays for albumentations — pass the dataset's tensor/normalise steps),
+    otherwise as 0..1 floats (``ToTensor``'s convention) or uint8, like the real batch. Real and
+    synthetic items are shuffled together. ``len()`` equals the loader's.
+
+    Args:
+        labels: ``"batch"`` draws synthetic labels from the real batch's labels (same class
+            mix); ``"uniform"`` draws every class equally often.
+        return_mask: also yield a boolean tensor, True for synthetic items.
+    """
+    return MixLoader(loader, augmenter, ratio, transform, seed, labels, return_mask)
+
+
+class GANResampler(BaseEstimator):
+    """Over-sample image arrays with a GAN, imbalanced-learn style.
+
+    Args:
+        augmenter: a `GANAugmenter`; fitted ones are used as they are, unfitted ones are cloned
+            and fitted on ``(X, y)``. ``None`` fits a default one.
+        sampling_strategy: ``"auto"``/``"not majority"`` (every class up to the majority's
+            count), ``"all"`` (same, majority included), a float r (every class up to
+            r × majority), a dict ``{label: final count}`` or a callable ``y -> dict``.
+        image_shape: ``(H, W)`` or ``(H, W, C)`` when ``X`` holds flattened rows.
+        random_state: seed of the augmenter and of the draw.
+    """
+
+    def __init__(
+        self,
+        augmenter: GANAugmenter | None = None,
+        sampling_strategy: Any = "auto",
+        image_shape: tuple[int, ...] | None = None,
+        random_state: int = 0,
+    ) -> None:
+        self.augmenter = augmenter
+        self.sampling_strategy = sampling_strategy
+        self.image_shape = image_shape
+        self.random_state = random_state
+
+    def _targets(self, y: np.ndarray) -> dict[Any, int]:
+        values, counts = np.unique(y, return_counts=True)
+        have = dict(zip(values.tolist(), counts.tolist(), strict=True))
+        top = int(counts.max())
+        s = self.sampling_strategy
+        if callable(s):
+            s = s(y)
+        if isinstance(s, str):
+            if s not in ("auto", "not majority", "all", "balance"):
+                raise ValueError(f"unknown sampling_strategy {s!r}")
+            return {c: top - n for c, n in have.items()}
+        if isinstance(s, float | int) and not isinstance(s, bool):
+            if not 0 < s <= 1:
+                raise ValueError(f"a float sampling_strategy must lie in (0, 1], got {s}")
+            goal = int(np.ceil(s * top))
+            return {c: max(0, goal - n) for c, n in have.items()}
+        if isinstance(s, dict):
+            out = {}
+            for c, want in s.items():
+                if c not in have:
+                    raise ValueError(f"sampling_strategy names class {c!r}, which y does not hold")
+                if want < have[c]:
+                    raise ValueError(
+                        f"sampling_strategy asks {want} items of class {c!r}, which already has "
+                        f"{have[c]}; an over-sampler only adds"
+                    )
+                out[c] = int(want - have[c])
+            return out
+        raise ValueError(f"sampling_strategy must be a string, float, dict or callable, got {type(s).__name__}")
+
+    def fit_resample(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``X`` and ``y`` with synthetic rows appended, in ``X``'s shape and dtype."""
+        X = np.asarray(X)
+        y = np.asarray(y)
+        aug = self.augmenter
+        if aug is None:
+            aug = GANAugmenter(seed=self.random_state, verbose=False)
+        if not hasattr(aug, "generator_"):
+            aug = clone(aug).set_params(seed=self.random_state)
+            aug.fit(X, y, image_shape=self.image_shape if X.ndim == 2 else None)
+        self.augmenter_ = aug
+        check_label_mapping(y, aug)
+        need = self._targets(y)
+        labels = np.concatenate([np.full(n, c) for c, n in need.items() if n > 0] or [np.zeros(0)])
+        self.sampling_strategy_ = need
+        if len(labels) == 0:
+            return X.copy(), y.copy()
+        images, labels = aug.sample(len(labels), labels=labels.astype(y.dtype), seed=self.random_state)
+        images = images.reshape(len(images), *X.shape[1:]).astype(X.dtype)
+        return np.concatenate([X, images]), np.concatenate([y, labels.astype(y.dtype)])

@@ -1,0 +1,23 @@
+"""GAN training: losses, DiffAugment, EMA, the alternating loop, monitor and checkpoint I/O."""
+
+from ganaug.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ganaug.training.config import GANConfig, auto_steps
+from ganaug.training.diffaugment import POLICIES, diff_augment, parse_policy
+from ganaug.training.losses import LOSSES, get_loss
+from ganaug.training.loop import GANTrainer
+from ganaug.training.monitor import CollapseMonitor
+
+__all__ = [
+    "LOSSES",
+    "POLICIES",
+    "CheckpointError",
+    "CollapseMonitor",
+    "GANConfig",
+    "GANTrainer",
+    "auto_steps",
+    "diff_augment",
+    "get_loss",
+    "load_checkpoint",
+    "parse_policy",
+    "save_checkpoint",
+]

@@ -1,0 +1,200 @@
+"""`GANTrainer`: the alternating D/G loop, with its optimisers, EMA, monitor and loss history."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch.nn.functional import cross_entropy
+from tqdm.auto import tqdm
+
+from ganaug.models import Discriminator, Generator
+from ganaug.training.checkpoint import flatten_optimizer, restore_optimizer
+from ganaug.training.config import GANConfig
+from ganaug.training.diffaugment import diff_augment, parse_policy
+from ganaug.training.ema import make_ema, update_ema
+from ganaug.training.losses import get_loss
+from ganaug.training.monitor import CollapseMonitor
+
+Tensor = torch.Tensor
+
+
+class GANTrainer:
+    """Owns the networks' training state for one conditional GAN.
+
+    Args:
+        config: the settings.
+        n_classes: number of classes.
+        image_shape: ``(C, H, W)``.
+        device: torch device for everything.
+    """
+
+    def __init__(
+        self, config: GANConfig, n_classes: int, image_shape: tuple[int, int, int], device: torch.device
+    ) -> None:
+        self.config, self.device = config, device
+        self.d_loss_fn, self.g_loss_fn = get_loss(config.loss)
+        self.policy = parse_policy(config.diffaugment)
+        torch.manual_seed(config.seed)  # network initialisation
+        self.generator = Generator(n_classes, image_shape, config.z_dim, config.g_channels).to(device)
+        self.discriminator = Discriminator(
+            n_classes,
+            image_shape,
+            config.d_channels,
+            minibatch_std=config.minibatch_std,
+            aux_classifier=config.aux_weight > 0,
+        ).to(device)
+        self.ema = make_ema(self.generator)
+        betas = (config.beta1, config.beta2)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=betas)
+        self.rng = torch.Generator(device=device).manual_seed(config.seed + 1)
+        self.step = 0
+        self.history: dict[str, list] = {"step": [], "d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
+        self.monitor_history: list[dict] = []
+        self.train_seconds = 0.0
+
+    # -- one step of each player ---------------------------------------------------------
+    def _batch(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        idx = torch.randint(len(x), (self.config.batch_size,), device=self.device, generator=self.rng)
+        return x[idx], y[idx]
+
+    def _noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.config.z_dim, device=self.device, generator=self.rng)
+
+    def _d_step(self, x: Tensor, y: Tensor) -> tuple[float, float, float]:
+        cfg = self.config
+        real, c = self._batch(x, y)
+        with torch.no_grad():
+            fake = self.generator(self._noise(len(c)), c)
+        real_in = diff_augment(real, self.policy, self.rng)
+        fake_in = diff_augment(fake, self.policy, self.rng)
+        if cfg.r1_gamma > 0:
+            real_in = real_in.detach().requires_grad_(True)
+        if cfg.minibatch_std:  # separate passes: minibatch groups must not mix real and fake
+            d_real, aux_real = self.discriminator(real_in, c, return_aux=True)
+            d_fake = self.discriminator(fake_in, c)
+        else:  # one pass over both halves is cheaper on small CPUs
+            both, aux_both = self.discriminator(
+                torch.cat([real_in, fake_in]), torch.cat([c, c]), return_aux=True
+            )
+            d_real, d_fake = both.split(len(c))
+            aux_real = aux_both[: len(c)] if aux_both is not None else None
+        loss = self.d_loss_fn(d_real, d_fake)
+        if aux_real is not None:
+            loss = loss + cfg.aux_weight * cross_entropy(aux_real, c)
+        if cfg.r1_gamma > 0:
+            (grad,) = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
+            loss = loss + 0.5 * cfg.r1_gamma * grad.pow(2).sum(dim=(1, 2, 3)).mean()
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return float(loss.detach()), float(d_real.detach().mean()), float(d_fake.detach().mean())
+
+    def _g_step(self, y: Tensor) -> float:
+        cfg = self.config
+        c = y[torch.randint(len(y), (cfg.batch_size,), device=self.device, generator=self.rng)]
+        fake = self.generator(self._noise(len(c)), c)
+        d_fake, aux = self.discriminator(diff_augment(fake, self.policy, self.rng), c, return_aux=True)
+        loss = self.g_loss_fn(d_fake)
+        if aux is not None:
+            loss = loss + cfg.aux_weight * cross_entropy(aux, c)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        update_ema(self.ema, self.generator, cfg.ema_decay, self.step)
+        return float(loss.detach())
+
+    # -- the loop --------------------------------------------------------------------------
+    def train(self, x: Tensor, y: Tensor, total_steps: int, progress: bool = True) -> None:
+        """Run alternating updates until ``self.step == total_steps``.
+
+        Args:
+            x: real images ``(N, C, H, W)`` in [-1, 1] on the trainer's device.
+            y: class indices ``(N,)``.
+            total_steps: generator updates to reach (counted from the first fit, so a resumed
+                trainer continues where it stopped).
+            progress: show a progress bar.
+        """
+        cfg = self.config
+        monitor = CollapseMonitor.from_data(x, y)
+        log_every = max(1, total_steps // 200)
+        started = time.perf_counter()
+        bar = tqdm(
+            total=total_steps, initial=self.step, disable=not progress, desc="GAN", unit="step",
+            dynamic_ncols=True, leave=False,
+        )
+        self.generator.train()
+        self.discriminator.train()
+        while self.step < total_steps:
+            for _ in range(cfg.d_steps):
+                d_loss, d_real, d_fake = self._d_step(x, y)
+            g_loss = self._g_step(y)
+            self.step += 1
+            bar.update(1)
+            if self.step % log_every == 0 or self.step == total_steps:
+                for key, value in zip(
+                    ("step", "d_loss", "g_loss", "d_real", "d_fake"),
+                    (self.step, d_loss, g_loss, d_real, d_fake),
+                    strict=True,
+                ):
+                    self.history[key].append(value)
+                bar.set_postfix(d=f"{d_loss:.3f}", g=f"{g_loss:.3f}")
+            if self.step % cfg.monitor_every == 0 or self.step == total_steps:
+                self._monitor(monitor, y)
+        bar.close()
+        self.train_seconds += time.perf_counter() - started
+
+    @torch.no_grad()
+    def _monitor(self, monitor: CollapseMonitor, y: Tensor, per_class: int = 32) -> None:
+        gen = torch.Generator(device=self.device).manual_seed(12345)
+        samples = {}
+        for c in torch.unique(y).tolist():
+            labels = torch.full((per_class,), c, device=self.device, dtype=torch.long)
+            z = torch.randn(per_class, self.config.z_dim, device=self.device, generator=gen)
+            samples[c] = self.ema(z, labels)
+        record = monitor.check(self.step, samples)
+        self.monitor_history.append(
+            {
+                "step": record["step"],
+                "ratios": {str(k): round(v, 4) for k, v in record["ratios"].items()},
+                "collapsed": record["collapsed"],
+            }
+        )
+
+    # -- state for checkpoints -------------------------------------------------------------
+    def state_tensors(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """Everything needed to resume training, as tensors plus JSON metadata."""
+        tensors = {f"ema.{k}": v for k, v in self.ema.state_dict().items()}
+        tensors |= {f"generator.{k}": v for k, v in self.generator.state_dict().items()}
+        tensors |= {f"discriminator.{k}": v for k, v in self.discriminator.state_dict().items()}
+        g_t, g_meta = flatten_optimizer(self.opt_g, "opt_g")
+        d_t, d_meta = flatten_optimizer(self.opt_d, "opt_d")
+        tensors |= g_t | d_t
+        tensors["rng_state"] = self.rng.get_state()
+        meta = {
+            "step": self.step,
+            "opt_g": g_meta,
+            "opt_d": d_meta,
+            "history": self.history,
+            "monitor": self.monitor_history,
+            "train_seconds": self.train_seconds,
+        }
+        return tensors, meta
+
+    def load_state(self, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
+        def part(prefix: str) -> dict[str, Tensor]:
+            return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+        self.ema.load_state_dict(part("ema."))
+        self.generator.load_state_dict(part("generator."))
+        self.discriminator.load_state_dict(part("discriminator."))
+        restore_optimizer(self.opt_g, tensors, meta["opt_g"], "opt_g")
+        restore_optimizer(self.opt_d, tensors, meta["opt_d"], "opt_d")
+        if "rng_state" in tensors:
+            self.rng.set_state(tensors["rng_state"].to(torch.uint8).cpu())
+        self.step = int(meta["step"])
+        self.history = {k: list(v) for k, v in meta["history"].items()}
+        self.monitor_history = list(meta.get("monitor", []))
+        self.train_seconds = float(meta.get("train_seconds", 0.0))

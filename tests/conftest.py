@@ -1,0 +1,35 @@
+"""Shared fixtures: small, fast data and one tiny trained augmenter per session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganaug import GANAugmenter, load_dataset
+
+torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def digits_test():
+    return load_dataset("digits", train=False)
+
+
+@pytest.fixture(scope="session")
+def small_aug(digits):
+    """A quickly trained augmenter: enough to exercise every code path, not to look good."""
+    return GANAugmenter(steps=60, batch_size=32, monitor_every=30, verbose=False, seed=0).fit(digits)
+
+
+@pytest.fixture
+def toy_arrays():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(40, 8, 8), dtype=np.uint8)
+    y = np.repeat(np.arange(4), 10)
+    return x, y
