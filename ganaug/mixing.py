@@ -276,10 +276,12 @@ class MixLoader:
             else:
                 items = [self.transform(im) for im in u8]
             out = torch.stack([torch.as_tensor(np.asarray(t)) if not isinstance(t, torch.Tensor) else t for t in items])
-        elif like.dtype == torch.uint8:
-            out = u8
         else:
-            out = (fake + 1) / 2  # ToTensor's 0..1 convention
+            out = u8 if like.dtype == torch.uint8 else (fake + 1) / 2  # ToTensor's 0..1 convention
+            if like.ndim == 3 and out.shape[1] == 1:  # (B, H, W) batches of greyscale arrays
+                out = out[:, 0]
+            elif like.ndim == 4 and like.shape[-1] == out.shape[1] and like.shape[1] != out.shape[1]:
+                out = out.permute(0, 2, 3, 1)  # channel-last batches of arrays
         out = out.to(device=like.device, dtype=like.dtype)
         if tuple(out.shape[1:]) != tuple(like.shape[1:]):
             raise ValueError(

@@ -24,7 +24,7 @@ def digits_test():
 @pytest.fixture(scope="session")
 def small_aug(digits):
     """A quickly trained augmenter: enough to exercise every code path, not to look good."""
-    return GANAugmenter(steps=60, batch_size=32, monitor_every=30, verbose=False, seed=0).fit(digits)
+    return GANAugmenter(steps=600, monitor_every=200, verbose=False, seed=0).fit(digits)
 
 
 @pytest.fixture

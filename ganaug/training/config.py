@@ -23,9 +23,9 @@ class GANConfig:
     batch_size: int = 64
     z_dim: int = 64
     g_channels: int = 64
-    d_channels: int = 32
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
+    d_channels: int = 64
+    lr_g: float = 1e-4
+    lr_d: float = 4e-4
     beta1: float = 0.5
     beta2: float = 0.999
     d_steps: int = 1

@@ -123,7 +123,7 @@ class GANTrainer:
         started = time.perf_counter()
         bar = tqdm(
             total=total_steps, initial=self.step, disable=not progress, desc="GAN", unit="step",
-            dynamic_ncols=True, leave=False,
+            dynamic_ncols=True, leave=False, mininterval=1.0,
         )
         self.generator.train()
         self.discriminator.train()

@@ -1,0 +1,137 @@
+"""GANAugmenter: the estimator contract, sampling, checkpoints and resuming."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+from sklearn.base import clone
+
+from ganaug import CheckpointError, GANAugmenter, GANConfig
+
+
+def test_fit_sets_learned_attributes(small_aug, digits):
+    assert small_aug.classes_.tolist() == list(range(10))
+    assert small_aug.image_shape_ == (8, 8)
+    assert small_aug.value_range_ == (0.0, 255.0)
+    assert small_aug.n_steps_ == 600 and len(small_aug.history_["d_loss"]) > 0
+    assert small_aug.monitor_ and set(small_aug.monitor_[-1]["ratios"]) == {str(i) for i in range(10)}
+    assert isinstance(small_aug.generator_, torch.nn.Module) and not small_aug.generator_.training
+
+
+def test_init_only_stores_params_and_clones():
+    aug = GANAugmenter(steps=5, loss="minimax")
+    assert not hasattr(aug, "generator_")
+    assert clone(aug).get_params()["loss"] == "minimax"
+    assert aug.get_config() == GANConfig(steps=5, loss="minimax")
+    with pytest.raises(RuntimeError, match="not fitted"):
+        aug.sample(3)
+
+
+def test_sample_shapes_labels_and_reproducibility(small_aug):
+    x, y = small_aug.sample(25, seed=1)
+    assert x.shape == (25, 8, 8) and x.dtype == np.uint8
+    assert np.bincount(y, minlength=10).min() >= 2  # equal shares
+    x2, y2 = small_aug.sample(25, seed=1)
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(y, y2)
+    x3, _ = small_aug.sample(25)
+    x4, _ = small_aug.sample(25)
+    assert not np.array_equal(x3, x4)  # seed=None: fresh images per call
+    _, only7 = small_aug.sample(6, labels=7, seed=0)
+    assert only7.tolist() == [7] * 6
+    with pytest.raises(ValueError, match="not one of the augmenter's classes"):
+        small_aug.sample(2, labels=[1, 11])
+    with pytest.raises(ValueError, match="2 labels for n=3"):
+        small_aug.sample(3, labels=[1, 2])
+
+
+def test_float_arrays_come_back_in_their_range(digits):
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    aug = GANAugmenter(steps=10, batch_size=16, verbose=False).fit(bunch.data, bunch.target, image_shape=(8, 8))
+    x, _ = aug.sample(8, seed=0)
+    assert aug.value_range_ == (0.0, 16.0) and x.dtype == np.float64
+    assert x.shape == (8, 8, 8) and x.min() >= 0 and x.max() <= 16
+
+
+def test_flattened_rows_need_image_shape():
+    with pytest.raises(ValueError, match="image_shape"):
+        GANAugmenter(steps=1, verbose=False).fit(np.zeros((10, 64), np.uint8), np.arange(10) % 2)
+
+
+def test_missing_labels_and_one_class():
+    x = np.zeros((6, 8, 8), np.uint8)
+    with pytest.raises(ValueError, match="labels are missing"):
+        GANAugmenter(steps=1, verbose=False).fit(x)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        GANAugmenter(steps=1, verbose=False).fit(x, np.zeros(6, int))
+
+
+def test_same_seed_same_samples_after_save_and_load(small_aug, tmp_path):
+    path = small_aug.save(tmp_path / "aug.safetensors")
+    assert path.with_suffix(".json").is_file()
+    loaded = GANAugmenter.load(path, device="cpu")
+    for seed in (0, 123):
+        np.testing.assert_array_equal(small_aug.sample(40, seed=seed)[0], loaded.sample(40, seed=seed)[0])
+    assert loaded.class_names_ == small_aug.class_names_ and loaded.image_shape_ == (8, 8)
+    light = GANAugmenter.load(small_aug.save(tmp_path / "light.safetensors", training_state=False))
+    np.testing.assert_array_equal(small_aug.sample(5, seed=9)[0], light.sample(5, seed=9)[0])
+    assert light.save(tmp_path / "again.safetensors").is_file()
+
+
+def test_pickled_checkpoint_is_refused_without_unpickling(tmp_path):
+    marker = tmp_path / "executed"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    bad = tmp_path / "evil.safetensors"
+    bad.write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(CheckpointError, match="pickle.*never unpickles"):
+        GANAugmenter.load(bad)
+    assert not marker.exists()
+    zipped = tmp_path / "model.pt"
+    torch.save({"w": torch.zeros(2)}, zipped)
+    with pytest.raises(CheckpointError, match="zip archive"):
+        GANAugmenter.load(zipped)
+
+
+def test_truncated_foreign_and_missing_checkpoints(small_aug, tmp_path):
+    path = small_aug.save(tmp_path / "ok.safetensors")
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        GANAugmenter.load(cut)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(3)}, str(foreign))
+    with pytest.raises(CheckpointError, match="not a ganaug checkpoint"):
+        GANAugmenter.load(foreign)
+    with pytest.raises(FileNotFoundError):
+        GANAugmenter.load(tmp_path / "nothing.safetensors")
+    empty = tmp_path / "empty.safetensors"
+    empty.write_bytes(b"")
+    with pytest.raises(CheckpointError, match="empty"):
+        GANAugmenter.load(empty)
+
+
+def test_resumed_training_matches_uninterrupted_training(digits, tmp_path):
+    params = dict(batch_size=16, monitor_every=10, verbose=False, seed=3, device="cpu")
+    straight = GANAugmenter(steps=20, **params).fit(digits)
+    first = GANAugmenter(steps=10, **params).fit(digits)
+    resumed = GANAugmenter.load(first.save(tmp_path / "half.safetensors"), device="cpu", verbose=False)
+    resumed.set_params(steps=20, warm_start=True).fit(digits)
+    assert resumed.n_steps_ == 20
+    np.testing.assert_array_equal(straight.sample(30, seed=0)[0], resumed.sample(30, seed=0)[0])
+
+
+def test_warm_start_refuses_different_data(small_aug, toy_arrays):
+    aug = clone(small_aug).set_params(warm_start=True)
+    aug.__dict__.update({k: v for k, v in small_aug.__dict__.items() if k.endswith("_")})
+    with pytest.raises(ValueError, match="differ"):
+        aug.fit(*toy_arrays)

@@ -1,0 +1,71 @@
+"""The click CLI: outputs on disk, and one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ganaug.cli import main
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    result = CliRunner().invoke(main, ["pretrain", "--dataset", "digits", "--per-class", "10", "--steps", "30", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_pretrain_writes_checkpoint_config_and_figures(trained):
+    for name in ("augmenter.safetensors", "augmenter.json", "config.json", "samples.png", "losses.png", "diversity.png"):
+        assert (trained / name).is_file(), name
+
+
+def test_sample_to_npz_and_png(trained, tmp_path):
+    runner = CliRunner()
+    npz = tmp_path / "s.npz"
+    res = runner.invoke(main, ["sample", str(trained / "augmenter.safetensors"), "--n", "12", "--labels", "3,4", "--out", str(npz)])
+    assert res.exit_code == 0, res.output
+    with np.load(npz) as z:
+        assert z["x"].shape == (12, 8, 8) and set(z["y"].tolist()) == {3, 4}
+    png = tmp_path / "s.png"
+    assert runner.invoke(main, ["sample", str(trained), "--n", "20", "--out", str(png)]).exit_code == 0
+    assert png.stat().st_size > 1000
+
+
+def test_info(trained):
+    res = CliRunner().invoke(main, ["info", str(trained / "augmenter.safetensors")])
+    assert res.exit_code == 0 and "image shape    (8, 8)" in res.output and "30 steps" in res.output
+    res = CliRunner().invoke(main, ["info", "--json", str(trained / "augmenter.safetensors")])
+    assert '"classes"' in res.output
+
+
+def test_resume_continues_to_more_steps(trained, tmp_path):
+    res = CliRunner().invoke(main, ["pretrain", "--resume", str(trained), "--per-class", "10", "--steps", "40", "--quiet", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["info", str(tmp_path / "augmenter.safetensors")])
+    assert "40 steps" in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["pretrain", "--dataset", "nope", "--out", "x"], "unknown dataset"),
+        (["pretrain", "--dataset", "mnist", "--root", "{tmp}", "--out", "x"], "download=True"),
+        (["pretrain", "--dataset", "digits", "--per-class", "1000", "--out", "x"], "fewer"),
+        (["sample", "{pickle}", "--out", "a.png"], "never unpickles"),
+        (["sample", "{pickle}", "--out", "a.txt"], ".png or .npz"),
+        (["info", "{pickle}"], "never unpickles"),
+    ],
+)
+def test_user_errors_are_one_line(tmp_path, args, message):
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(pickle.dumps({"a": 1}))
+    args = [a.format(tmp=tmp_path, pickle=bad) for a in args]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code != 0
+    assert message in res.output
+    assert "Traceback" not in res.output and not isinstance(res.exception, (ValueError, KeyError, TypeError))

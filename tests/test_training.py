@@ -1,0 +1,94 @@
+"""Networks, losses, DiffAugment, EMA and the mode-collapse monitor."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganaug.models import Discriminator, Generator
+from ganaug.training import CollapseMonitor, GANConfig, diff_augment, get_loss, parse_policy
+from ganaug.training.ema import make_ema, update_ema
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 16, 16), (1, 28, 28), (3, 32, 32), (1, 64, 64), (1, 16, 12)])
+def test_networks_fit_every_supported_resolution(shape):
+    g, d = Generator(5, shape, z_dim=16, channels=32), Discriminator(5, shape, channels=16, minibatch_std=True, aux_classifier=True)
+    c = torch.arange(4) % 5
+    x = g(torch.randn(4, 16), c)
+    assert x.shape == (4, *shape) and x.abs().max() <= 1
+    out, aux = d(x, c, return_aux=True)
+    assert out.shape == (4,) and aux.shape == (4, 5)
+
+
+def test_unsupported_resolution_is_refused():
+    with pytest.raises(ValueError, match="8..64"):
+        Generator(3, (1, 4, 4))
+    with pytest.raises(ValueError, match="8..64"):
+        Discriminator(3, (1, 128, 128))
+
+
+def test_generator_depends_on_the_class():
+    torch.manual_seed(0)
+    g = Generator(3, (1, 8, 8), z_dim=8, channels=32).eval()
+    z = torch.randn(1, 8).repeat(3, 1)
+    x = g(z, torch.arange(3))
+    assert not torch.allclose(x[0], x[1])
+
+
+def test_losses_behave_as_their_papers_say():
+    d_hinge, g_hinge = get_loss("hinge")
+    assert float(d_hinge(torch.full((4,), 2.0), torch.full((4,), -2.0))) == 0.0  # both margins met
+    _, g_mm = get_loss("minimax")
+    _, g_ns = get_loss("nonsaturating")
+    fake = torch.tensor([-8.0], requires_grad=True)  # D confidently rejects the sample
+    (grad_mm,) = torch.autograd.grad(g_mm(fake), fake)
+    (grad_ns,) = torch.autograd.grad(g_ns(fake), fake)
+    assert abs(float(grad_mm)) < 1e-3 < abs(float(grad_ns))  # minimax saturates, NS does not
+    with pytest.raises(ValueError, match="unknown loss"):
+        get_loss("wasserstein-ish")
+
+
+def test_diffaugment_policies():
+    assert parse_policy("translation, cutout") == ["translation", "cutout"]
+    assert parse_policy("none") == [] and parse_policy(None) == []
+    with pytest.raises(ValueError, match="unknown DiffAugment"):
+        parse_policy("rotate")
+    x = torch.rand(16, 1, 8, 8) * 2 - 1
+    gen = torch.Generator().manual_seed(0)
+    out = diff_augment(x, ["translation", "cutout"], gen)
+    assert out.shape == x.shape and not torch.equal(out, x)
+    cut = diff_augment(x, ["cutout"], gen)
+    holes = (cut == 0).flatten(1).sum(1)
+    assert ((holes >= 4) & (holes <= 16)).all()  # a 4×4 hole per image, clipped at the borders
+    x.requires_grad_(True)
+    diff_augment(x, ["translation", "cutout", "color"], gen).sum().backward()
+    assert x.grad is not None  # differentiable, so G learns through it
+
+
+def test_ema_tracks_the_model():
+    model = torch.nn.Linear(2, 2)
+    ema = make_ema(model)
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    update_ema(ema, model, decay=0.999, step=0)  # early steps follow closely
+    assert torch.allclose(ema.weight, model.weight, atol=0.2)
+    assert not any(p.requires_grad for p in ema.parameters())
+
+
+def test_collapse_monitor_fires_on_identical_samples_only():
+    torch.manual_seed(0)
+    real = torch.rand(40, 1, 8, 8)
+    labels = torch.arange(40) % 2
+    monitor = CollapseMonitor.from_data(real, labels)
+    healthy = monitor.check(1, {0: torch.rand(20, 1, 8, 8), 1: torch.rand(20, 1, 8, 8)})
+    assert healthy["collapsed"] == []
+    collapsed = monitor.check(2, {0: torch.rand(1, 1, 8, 8).repeat(20, 1, 1, 1), 1: torch.rand(20, 1, 8, 8)})
+    assert collapsed["collapsed"] == [0] and monitor.alarm == [0]
+
+
+def test_config_json_round_trip(tmp_path):
+    cfg = GANConfig(loss="minimax", steps=12)
+    cfg.to_json(tmp_path / "c.json")
+    assert GANConfig.from_json(tmp_path / "c.json") == cfg
+    with pytest.raises(ValueError, match="unknown GANConfig field"):
+        GANConfig.from_dict({"learning_rate": 1})
