@@ -25,7 +25,13 @@ from sklearn.base import BaseEstimator, clone
 from torch.utils.data import DataLoader, Dataset
 
 from ganaug.augmenter import GANAugmenter
-from ganaug.data.datasets import apply_transform, image_to_uint8, is_albumentations, raw_items, to_uint8
+from ganaug.data.datasets import (
+    apply_transform,
+    image_to_uint8,
+    is_albumentations,
+    raw_items,
+    to_uint8,
+)
 
 
 def _check_ratio(ratio: float) -> float:

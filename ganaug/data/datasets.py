@@ -25,6 +25,8 @@ class ArrayDataset(Dataset):
         classes: class names, indexed by target.
         indices: position of each item in the source it was drawn from (for overlap checks).
         name: where the data came from, e.g. ``"digits"``.
+        source: the array ``indices`` point into; two datasets with the same ``source`` can be
+            checked for overlap by index.
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class ArrayDataset(Dataset):
         target_transform: Callable | None = None,
         name: str = "arrays",
         indices: np.ndarray | None = None,
+        source: str | None = None,
     ) -> None:
         data = validate_images(np.asarray(data), name=f"{name} data")
         if data.dtype != np.uint8:
@@ -58,6 +61,7 @@ class ArrayDataset(Dataset):
         self.target_transform = target_transform
         self.name = name
         self.indices = np.arange(len(data)) if indices is None else np.asarray(indices)
+        self.source = source or name
 
     def __len__(self) -> int:
         return len(self.data)
@@ -87,6 +91,7 @@ class ArrayDataset(Dataset):
             target_transform=self.target_transform,
             name=name or self.name,
             indices=self.indices[positions],
+            source=self.source,
         )
 
     def __repr__(self) -> str:

@@ -83,7 +83,7 @@ def load_dataset(
 def _split(
     data: np.ndarray, targets: np.ndarray, classes: list[str], train: bool | None, name: str
 ) -> ArrayDataset:
-    full = ArrayDataset(data, targets, classes, name=name)
+    full = ArrayDataset(data, targets, classes, name=name, source=f"{name}[all]")
     if train is None:
         return full
     positions = np.arange(len(full))
@@ -124,7 +124,8 @@ def _npz(path: Path, train: bool | None) -> ArrayDataset:
                 y = np.concatenate([z["y_train"], z["y_test"]])
             else:
                 x, y = (z["x_train"], z["y_train"]) if train else (z["x_test"], z["y_test"])
-            return ArrayDataset(_as_uint8(x, path), y, classes, name=f"npz:{path}")
+            split = "all" if train is None else ("train" if train else "test")
+            return ArrayDataset(_as_uint8(x, path), y, classes, name=f"npz:{path}", source=f"npz:{path}[{split}]")
         if not {"x", "y"} <= keys:
             raise ValueError(
                 f"{path}: expected arrays 'x' and 'y' (or x_train/y_train/x_test/y_test), "
@@ -205,7 +206,9 @@ def _torchvision(
             raise FileNotFoundError(_missing_message(cls.__name__, root, err)) from None
         except OSError as err:  # a download was asked for but could not run
             raise FileNotFoundError(f"{name}: could not read or download into {root}: {err}") from None
-        return _from_torchvision(ds, name, base)
+        out = _from_torchvision(ds, name, base)
+        out.source = f"{name}[{'train' if is_train else 'test'}]"
+        return out
 
     if train is None:
         parts = [build(True), build(False)]

@@ -3,8 +3,8 @@
 from ganaug.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ganaug.training.config import GANConfig, auto_steps
 from ganaug.training.diffaugment import POLICIES, diff_augment, parse_policy
-from ganaug.training.losses import LOSSES, get_loss
 from ganaug.training.loop import GANTrainer
+from ganaug.training.losses import LOSSES, get_loss
 from ganaug.training.monitor import CollapseMonitor
 
 __all__ = [

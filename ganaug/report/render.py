@@ -1,0 +1,459 @@
+"""Turn an evaluation ``results.json`` into ``report.md`` and a self-contained ``report.html``.
+
+The report only formats: every statistic (means, intervals, p-values) is read from the file's
+``summary``, which ``ganaug.evaluation`` computed. Both outputs are rendered from one list of
+blocks, so Markdown and HTML always carry the same content.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ganaug.report import plots
+
+SCHEMA_PREFIX = "ganaug-results/"
+BASELINES = ("real", "classical")
+COLLAPSE_THRESHOLD = 0.35  # CollapseMonitor's default alarm level; the file does not record it
+MISSING = "—"
+
+HOW_TO_READ = (
+    "Every accuracy here is measured on a held-out real test set that neither the GAN nor the "
+    "classifier saw in training. Each number summarises the runs over seeds as mean ± standard "
+    "deviation, with a 95% Student-t interval for the mean. Gains are paired: a condition and its "
+    "baseline share the seed, the few-shot training split and the classifier's initialisation, so "
+    "a gain is the mean of per-seed differences and its interval and p-value come from a paired "
+    "test. A gain whose whole interval lies above zero is called a gain, one wholly below zero a "
+    "loss; anything else shows no clear difference."
+)
+
+METRICS_NOTE = (
+    "Generative metrics are computed in the feature space of a classifier trained on the pool. "
+    "FID and KID: lower is better. Precision and recall: how realistic the samples are and how "
+    "much of the real data they cover. Label consistency: share of samples that classifier puts "
+    "in their conditioning class. NN ratio: distance from samples to their nearest training "
+    "image relative to held-out real images; values well under 1 hint at copying."
+)
+
+CSS = """
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;
+ max-width:64rem;margin:2rem auto;padding:0 1rem}
+h1{font-size:1.6rem;border-bottom:2px solid #ddd;padding-bottom:.3rem}
+h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #eee}
+h3{font-size:1.05rem;margin-top:1.6rem}
+.wrap{overflow-x:auto}
+table{border-collapse:collapse;margin:.8rem 0;font-size:.88rem}
+th,td{border:1px solid #d0d0d0;padding:.3rem .6rem;text-align:left;vertical-align:top}
+th{background:#f2f4f7}
+tr:nth-child(even) td{background:#fafbfc}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.gain{color:#11692d;font-weight:600}
+td.loss{color:#b00020;font-weight:600}
+figure{margin:1rem 0}
+img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:.85rem}
+p.warning{background:#fff4e5;border-left:4px solid #e8920c;padding:.5rem .8rem}
+""".strip()
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    warning: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    align: str = ""  # one "l"/"r" per column; missing entries mean "l"
+
+
+@dataclass(frozen=True)
+class Figure:
+    path: Path
+    caption: str
+
+
+Block = Heading | Text | Table | Figure
+
+
+def write_report(
+    results: dict | str | Path, out_dir: str | Path, *, base_dir: str | Path | None = None
+) -> tuple[Path, Path]:
+    """Write ``report.md``, ``report.html`` and ``figures/*.png`` under ``out_dir``.
+
+    Args:
+        results: a results dict, or the path of a ``results.json``.
+        out_dir: folder for the report; created when missing.
+        base_dir: folder that relative paths inside the results (``samples_png``) start from.
+            Defaults to the JSON file's folder, or the working directory for a dict.
+
+    Returns:
+        ``(markdown_path, html_path)``.
+
+    Raises:
+        ValueError: ``results`` is not a ganaug results file.
+    """
+    data, base = load_results(results, base_dir)
+    out = Path(out_dir)
+    blocks = build_report(data, base, out / "figures")
+    md_path, html_path = out / "report.md", out / "report.html"
+    md_path.write_text(to_markdown(blocks, out), encoding="utf-8")
+    html_path.write_text(to_html(blocks), encoding="utf-8")
+    return md_path, html_path
+
+
+def load_results(results: dict | str | Path, base_dir: str | Path | None = None) -> tuple[dict, Path]:
+    """The results dict and the folder its relative paths start from; validates the schema tag."""
+    if isinstance(results, dict):
+        data, name = results, "results"
+        base = Path(base_dir) if base_dir is not None else Path.cwd()
+    else:
+        path = Path(results)
+        name = str(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ValueError(f"{name} is not a ganaug results file: not valid JSON") from None
+        base = Path(base_dir) if base_dir is not None else path.parent
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if not (isinstance(schema, str) and schema.startswith(SCHEMA_PREFIX)):
+        raise ValueError(
+            f"{name} is not a ganaug results file: no 'schema' starting with '{SCHEMA_PREFIX}'"
+        )
+    return data, base
+
+
+def build_report(data: dict, base: Path, fig_dir: Path) -> list[Block]:
+    """All report blocks in order; draws the figures into ``fig_dir`` on the way."""
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    summary = data.get("summary") or {}
+    conditions = _conditions(data)
+    return [
+        *_header(data),
+        *_accuracy_section(summary, conditions, fig_dir),
+        *_gain_section(summary, conditions, data.get("settings") or {}, fig_dir),
+        *_metrics_section(summary),
+        *_training_section(data, base, fig_dir),
+    ]
+
+
+# --- sections ------------------------------------------------------------------------------------
+
+
+def _header(data: dict) -> list[Block]:
+    s = data.get("settings") or {}
+    date = str(data.get("created") or "")[:10]
+    classifier = f"{s['classifier']} classifier" if s.get("classifier") else ""
+    title = ", ".join(x for x in (s.get("dataset"), classifier, date) if x)
+    versions = data.get("versions") or {}
+    rows = [
+        ("dataset", _text(s.get("dataset"))),
+        ("real samples per class", _join(s.get("per_class"))),
+        ("seeds", _join(s.get("seeds"))),
+        ("conditions", _join(s.get("conditions"))),
+        ("classifier", _text(s.get("classifier"))),
+        ("classifier steps", _text(s.get("classifier_steps"))),
+        ("synthetic : real ratio", _text(s.get("ratio"))),
+        ("pool images", _text(s.get("n_pool"))),
+        ("test images", _text(s.get("n_test"))),
+        ("device", _text(data.get("device"))),
+        ("machine", _text(data.get("machine"))),
+        ("versions", ", ".join(f"{k} {v}" for k, v in versions.items()) or MISSING),
+        ("command", _text(data.get("command"))),
+    ]
+    return [
+        Heading(f"GAN augmentation report: {title}" if title else "GAN augmentation report", 1),
+        Table(("setting", "value"), tuple(rows)),
+        Heading("How to read this"),
+        Text(HOW_TO_READ),
+    ]
+
+
+def _accuracy_section(summary: dict, conditions: list[str], fig_dir: Path) -> list[Block]:
+    rows = summary.get("accuracy") or []
+    if not rows:
+        return []
+    cell = {(r["per_class"], r["condition"]): r for r in rows}
+    sizes = sorted({r["per_class"] for r in rows})
+    conditions = [c for c in conditions if any(r["condition"] == c for r in rows)]
+    table = Table(
+        ("per class", *conditions),
+        tuple((str(n), *(_accuracy_cell(cell.get((n, c))) for c in conditions)) for n in sizes),
+        "r" * (len(conditions) + 1),
+    )
+    path = plots.accuracy_curves(rows, conditions, fig_dir / "accuracy.png")
+    return [
+        Heading("Test accuracy"),
+        Text("Accuracy in %: mean ± std [95% interval] over seeds."),
+        table,
+        Figure(path, "Test accuracy against real samples per class; bands are 95% intervals."),
+    ]
+
+
+def _gain_section(summary: dict, conditions: list[str], settings: dict, fig_dir: Path) -> list[Block]:
+    gains = sorted(summary.get("gains") or [], key=lambda r: _gain_order(r, conditions))
+    if not gains:
+        return []
+    rows = tuple(
+        (
+            str(r["per_class"]),
+            f"{r['condition']} vs {r['baseline']}",
+            _points(r.get("mean")),
+            f"[{_points(r.get('ci_low'))}, {_points(r.get('ci_high'))}]",
+            _p_value(r.get("p_value")),
+            verdict(r),
+        )
+        for r in gains
+    )
+    header = ("per class", "comparison", "mean gain (points)", "95% interval", "p-value", "verdict")
+    blocks: list[Block] = [
+        Heading("Paired gains"),
+        Table(header, rows, "rlrrrl"),
+        Figure(plots.gain_bars(gains, fig_dir / "gains.png", conditions), "Paired gain in points; "
+               "whiskers are 95% intervals."),
+    ]
+    deltas = summary.get("per_class_delta") or []
+    if deltas:
+        names = settings.get("class_names")
+        path = plots.per_class_delta_heatmap(deltas, names, fig_dir / "per_class_delta.png")
+        blocks.append(Figure(path, "Mean change in per-class accuracy over the baseline, in points."))
+    return blocks
+
+
+def _metrics_section(summary: dict) -> list[Block]:
+    rows = sorted(summary.get("metrics") or [], key=lambda r: r.get("per_class", 0))
+    if not rows:
+        return []
+    columns = (
+        ("FID", "fid", ".1f"),
+        ("KID", "kid", ".4f"),
+        ("precision", "precision", ".2f"),
+        ("recall", "recall", ".2f"),
+        ("label consistency", "label_consistency", ".2f"),
+        ("NN ratio", "nn_ratio", ".2f"),
+    )
+    table = Table(
+        ("per class", *(title for title, _, _ in columns)),
+        tuple((_text(r.get("per_class")), *(_number(r.get(k), f) for _, k, f in columns)) for r in rows),
+        "r" * (len(columns) + 1),
+    )
+    return [Heading("Generative metrics"), Text(METRICS_NOTE), table]
+
+
+def _training_section(data: dict, base: Path, fig_dir: Path) -> list[Block]:
+    cells = [c for c in data.get("cells") or [] if "per_class" in c]
+    if not cells:
+        return []
+    seeds = (data.get("settings") or {}).get("seeds") or []
+    blocks: list[Block] = [Heading("GAN samples and training")]
+    for n in sorted({c["per_class"] for c in cells}):
+        group = sorted((c for c in cells if c["per_class"] == n), key=lambda c: _seed_order(c, seeds))
+        first, gan = group[0], group[0].get("gan") or {}
+        blocks.append(Heading(f"{n} real samples per class (seed {first.get('seed', '?')})", 3))
+        alarms = [c for c in group if (c.get("gan") or {}).get("collapsed")]
+        blocks += [Text(_collapse_warning(c), warning=True) for c in alarms]
+        samples = _resolve(first.get("samples_png"), base)
+        if samples is not None:
+            target = fig_dir / f"samples_n{n}.png"
+            shutil.copyfile(samples, target)
+            blocks.append(Figure(target, "Generated samples, one row per class."))
+        else:
+            blocks.append(Text("No sample grid was saved for this cell."))
+        history = gan.get("history") or {}
+        if history.get("step"):
+            path = plots.loss_curves(history, fig_dir / f"losses_n{n}.png")
+            blocks.append(Figure(path, "GAN losses and discriminator outputs over training."))
+        if gan.get("monitor"):
+            path = fig_dir / f"diversity_n{n}.png"
+            plots.diversity_curves(gan["monitor"], COLLAPSE_THRESHOLD, path)
+            blocks.append(Figure(path, "Per-class sample diversity relative to real data; "
+                                       "below the dashed line the monitor raises a collapse alarm."))
+    return blocks
+
+
+# --- formatting ----------------------------------------------------------------------------------
+
+
+def verdict(gain: dict) -> str:
+    """Classify a gain row: "gain" if its 95% interval lies above zero, "loss" if below."""
+    low, high = _float(gain.get("ci_low")), _float(gain.get("ci_high"))
+    if low is not None and low > 0:
+        return "gain"
+    if high is not None and high < 0:
+        return "loss"
+    return "no clear difference"
+
+
+def _accuracy_cell(row: dict | None) -> str:
+    if row is None:
+        return MISSING
+    pct = [_number(row.get(k), ".1f", 100) for k in ("mean", "std", "ci_low", "ci_high")]
+    return f"{pct[0]} ± {pct[1]} [{pct[2]}, {pct[3]}]"
+
+
+def _points(x: Any) -> str:
+    return _number(x, "+.1f", 100)
+
+
+def _p_value(p: Any) -> str:
+    # "#" keeps trailing zeros, so 0.21 shows as three significant digits: 0.210.
+    return _number(p, "#.3g")
+
+
+def _number(x: Any, fmt: str, scale: float = 1.0) -> str:
+    value = _float(x)
+    if value is None:
+        return MISSING
+    text = format(scale * value, fmt)
+    # A value that rounds to zero prints without a minus sign: "-0.0" reads as a loss.
+    return format(0.0, fmt) if float(text) == 0 else text
+
+
+def _float(x: Any) -> float | None:
+    """A finite float, or None for missing, null or NaN values (JSON writers differ on NaN)."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _text(x: Any) -> str:
+    return MISSING if x is None or x == "" else str(x)
+
+
+def _join(xs: Any) -> str:
+    return ", ".join(str(x) for x in xs) if xs else MISSING
+
+
+def _collapse_warning(cell: dict) -> str:
+    collapsed = cell["gan"]["collapsed"]
+    noun = "class" if len(collapsed) == 1 else "classes"
+    classes = ", ".join(str(c) for c in collapsed)
+    return f"Warning: mode-collapse alarm for {noun} {classes} (seed {cell.get('seed', '?')})."
+
+
+# --- ordering and lookup -------------------------------------------------------------------------
+
+
+def _conditions(data: dict) -> list[str]:
+    """Conditions in settings order; any the summary holds beyond those follow in file order."""
+    summary = data.get("summary") or {}
+    listed = list((data.get("settings") or {}).get("conditions") or [])
+    found = [r["condition"] for key in ("accuracy", "gains") for r in summary.get(key) or []]
+    return list(dict.fromkeys(listed + found))
+
+
+def _gain_order(row: dict, conditions: list[str]) -> tuple:
+    base = row.get("baseline")
+    cond = row.get("condition")
+    return (
+        row["per_class"],
+        BASELINES.index(base) if base in BASELINES else len(BASELINES),
+        conditions.index(cond) if cond in conditions else len(conditions),
+    )
+
+
+def _seed_order(cell: dict, seeds: list) -> tuple:
+    seed = cell.get("seed")
+    return (seeds.index(seed) if seed in seeds else len(seeds), str(seed))
+
+
+def _resolve(path: Any, base: Path) -> Path | None:
+    if not path:
+        return None
+    full = base / str(path)
+    return full if full.is_file() else None
+
+
+# --- output --------------------------------------------------------------------------------------
+
+
+def to_markdown(blocks: list[Block], out_dir: Path) -> str:
+    """Markdown with figures linked relative to ``out_dir``."""
+    parts: list[str] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            parts.append(f"{'#' * b.level} {b.text}")
+        elif isinstance(b, Text):
+            parts.append(f"> **{b.text}**" if b.warning else b.text)
+        elif isinstance(b, Table):
+            parts.append(_markdown_table(b))
+        elif isinstance(b, Figure):
+            link = Path(os.path.relpath(b.path, out_dir)).as_posix()
+            parts.append(f"![{b.caption}]({link})\n\n*{b.caption}*")
+    return "\n\n".join(parts) + "\n"
+
+
+def _markdown_table(t: Table) -> str:
+    def line(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    rule = "|" + "|".join("---:" if _align(t, i) == "r" else "---" for i in range(len(t.header))) + "|"
+    return "\n".join([line(t.header), rule, *(line(r) for r in t.rows)])
+
+
+def to_html(blocks: list[Block]) -> str:
+    """One HTML file with inline CSS and every figure embedded as a base64 data URI."""
+    title = next((b.text for b in blocks if isinstance(b, Heading) and b.level == 1), "ganaug report")
+    body: list[str] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            body.append(f"<h{b.level}>{html.escape(b.text)}</h{b.level}>")
+        elif isinstance(b, Text):
+            attr = ' class="warning"' if b.warning else ""
+            body.append(f"<p{attr}>{html.escape(b.text)}</p>")
+        elif isinstance(b, Table):
+            body.append(_html_table(b))
+        elif isinstance(b, Figure):
+            data = base64.b64encode(b.path.read_bytes()).decode("ascii")
+            caption = html.escape(b.caption)
+            body.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{caption}">'
+                f"<figcaption>{caption}</figcaption></figure>"
+            )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def _html_table(t: Table) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in t.header)
+    rows = []
+    for row in t.rows:
+        cells = []
+        for i, cell in enumerate(row):
+            classes = ["num"] if _align(t, i) == "r" else []
+            if t.header[i] == "verdict" and cell in ("gain", "loss"):
+                classes.append(cell)  # colour decided verdicts so they stand out in a long table
+            attr = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{attr}>{html.escape(cell)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f'<div class="wrap"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + "\n</tbody></table></div>"
+    )
+
+
+def _align(t: Table, i: int) -> str:
+    return t.align[i] if i < len(t.align) else "l"
