@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator
 from ganaug.data.datasets import as_array_dataset, from_uint8, to_uint8
 from ganaug.data.validation import validate_images, validate_labels
 from ganaug.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ganaug.training.config import GANConfig, auto_steps
+from ganaug.training.config import GANConfig, resolve
 from ganaug.training.loop import GANTrainer
 from ganaug.utils import resolve_device, versions
 
@@ -35,6 +35,7 @@ class GANAugmenter(BaseEstimator):
         value_range_: ``(low, high)`` of the training pixels; samples come back in it.
         dtype_: pixel dtype of the training data; samples come back in it.
         generator_: the EMA generator (``torch.nn.Module``, eval mode) that samples come from.
+        config_: the `GANConfig` actually used, with data-sized values filled in.
         history_: losses over training; ``monitor_``: mode-collapse checks.
         n_steps_: generator updates done.
 
@@ -133,11 +134,17 @@ class GANAugmenter(BaseEstimator):
         resume = self.warm_start and hasattr(self, "trainer_")
         if resume:
             self._check_resume(images, classes)
+            config = resolve(config, len(images), images.shape[1] * images.shape[2])
+            # Widths are fixed by the checkpoint; the rest (steps, rates…) may change.
+            config = dataclasses.replace(
+                config, **{k: getattr(self.trainer_.config, k) for k in ("g_channels", "d_channels", "z_dim")}
+            )
             self.trainer_.config = config
         else:
+            config = resolve(config, len(images), images.shape[1] * images.shape[2])
             self.trainer_ = GANTrainer(config, len(classes), tuple(x.shape[1:]), device)
-        steps = config.steps or auto_steps(len(images), images.shape[1] * images.shape[2])
-        self.trainer_.train(x.to(device), y_idx.to(device), steps, progress=self.verbose)
+        self.config_ = config
+        self.trainer_.train(x.to(device), y_idx.to(device), config.steps, progress=self.verbose)
 
         self.classes_ = classes
         self.class_names_ = names if names is not None else [str(c) for c in classes]
@@ -265,7 +272,7 @@ class GANAugmenter(BaseEstimator):
         self._check_fitted()
         last = {k: (v[-1] if v else None) for k, v in self.history_.items() if k != "step"}
         return {
-            "config": self.get_config().to_dict(),
+            "config": self.config_.to_dict(),
             "classes": self.classes_.tolist(),
             "class_names": list(self.class_names_),
             "image_shape": list(self.image_shape_),
@@ -335,6 +342,7 @@ class GANAugmenter(BaseEstimator):
         aug.value_range_ = tuple(meta["value_range"])
         aug.dtype_ = np.dtype(meta["dtype"])
         aug.n_train_ = int(meta["n_train"])
+        aug.config_ = config
         aug._set_trained_attributes()
         return aug
 

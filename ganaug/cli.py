@@ -128,7 +128,7 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
     seconds = time.perf_counter() - started
     out_dir = Path(out)
     ckpt = aug.save(out_dir / "augmenter.safetensors")
-    aug.get_config().to_json(out_dir / "config.json")
+    aug.config_.to_json(out_dir / "config.json")
     images, labels = aug.sample(10 * len(aug.classes_), seed=seed)
     sample_grid(images, labels, aug.class_names_, aug.classes_, path=out_dir / "samples.png",
                 title=f"{data.name} — {aug.n_steps_} steps")
@@ -230,7 +230,7 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
 @click.option("--conditions", default=",".join(CONDITION_NAMES), show_default=True, metavar="C1,C2,…",
               help="Any of: " + ", ".join(CONDITION_NAMES) + ".")
 @click.option("--classifier", type=click.Choice(CLASSIFIER_NAMES), default="cnn", show_default=True)
-@click.option("--classifier-steps", type=click.IntRange(min=1), default=600, show_default=True,
+@click.option("--classifier-steps", type=click.IntRange(min=1), default=400, show_default=True,
               help="Optimiser steps per classifier (the same budget in every condition).")
 @click.option("--ratio", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Synthetic items per real item in the GAN conditions.")

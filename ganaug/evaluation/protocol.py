@@ -59,7 +59,7 @@ class EvalConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     conditions: tuple[str, ...] = CONDITIONS
     classifier: str = "cnn"
-    classifier_steps: int = 600
+    classifier_steps: int = 400
     ratio: float = 1.0
     gan: GANConfig = field(default_factory=GANConfig)
     metrics: bool = True

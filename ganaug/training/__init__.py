@@ -1,7 +1,7 @@
 """GAN training: losses, DiffAugment, EMA, the alternating loop, monitor and checkpoint I/O."""
 
 from ganaug.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ganaug.training.config import GANConfig, auto_steps
+from ganaug.training.config import GANConfig, auto_size, auto_steps, resolve
 from ganaug.training.diffaugment import POLICIES, diff_augment, parse_policy
 from ganaug.training.loop import GANTrainer
 from ganaug.training.losses import LOSSES, get_loss
@@ -14,7 +14,9 @@ __all__ = [
     "CollapseMonitor",
     "GANConfig",
     "GANTrainer",
+    "auto_size",
     "auto_steps",
+    "resolve",
     "diff_augment",
     "get_loss",
     "load_checkpoint",

@@ -1,0 +1,122 @@
+"""Accuracy benchmark: the evaluation protocol on digits and mnist5k, as committed JSON.
+
+    python benchmarks/accuracy.py --dataset digits  --per-class 5,10,20,50 --seeds 5
+    python benchmarks/accuracy.py --dataset mnist5k --per-class 5,10,20,50 --seeds 5
+    python benchmarks/accuracy.py --table            # Markdown tables of every results file
+
+Each run works in benchmarks/runs/<dataset>_<variant>/ (not committed; rerunning resumes from
+the cells already there) and writes benchmarks/results/accuracy_<dataset>_<variant>.json: the
+settings, every cell's accuracies and generative metrics, and the summary statistics.
+``--variant NAME --gan '{"loss": "minimax"}'`` runs a GAN variant under its own name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ganaug.evaluation.protocol import CONDITIONS, EvalConfig, run_evaluation
+from ganaug.training.config import GANConfig
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+
+
+def _compact(results: dict) -> dict:
+    """Drop training curves (they live in the run folder) to keep the committed JSON small."""
+    cells = []
+    for cell in results["cells"]:
+        slim = {k: v for k, v in cell.items() if k not in ("gan", "samples_png", "key")}
+        if "gan" in cell:
+            slim["gan"] = {k: cell["gan"][k] for k in ("steps", "train_seconds", "collapsed")}
+        cells.append(slim)
+    return {k: v for k, v in results.items() if k != "cells"} | {"cells": cells}
+
+
+def run(args: argparse.Namespace) -> None:
+    gan = GANConfig.from_dict(GANConfig().to_dict() | json.loads(args.gan))
+    config = EvalConfig(
+        dataset=args.dataset,
+        per_class=tuple(int(v) for v in args.per_class.split(",")),
+        seeds=tuple(range(args.seeds)),
+        conditions=tuple(args.conditions.split(",")),
+        classifier=args.classifier,
+        classifier_steps=args.classifier_steps,
+        ratio=args.ratio,
+        gan=gan,
+        metrics=not args.no_metrics,
+        device=args.device,
+    )
+    name = f"{args.dataset}_{args.variant}"
+    command = "python benchmarks/accuracy.py " + " ".join(
+        f"--{k.replace('_', '-')} {v!r}" if not isinstance(v, bool) else f"--{k.replace('_', '-')}"
+        for k, v in vars(args).items() if v not in (False, None) and k != "table"
+    )
+    results = run_evaluation(config, HERE / "runs" / name, progress=not args.quiet, command=command)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"accuracy_{name}.json"
+    out.write_text(json.dumps(_compact(results), indent=1) + "\n")
+    print(f"wrote {out}")
+    print(table(results))
+
+
+def _pct(row: dict | None) -> str:
+    if row is None:
+        return "—"
+    if row["ci_low"] is None:
+        return f"{100 * row['mean']:.1f}"
+    return f"{100 * row['mean']:.1f} ± {100 * row['std']:.1f} [{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]"
+
+
+def table(results: dict) -> str:
+    """Markdown: accuracy per condition and the paired gain of the best GAN condition vs classical."""
+    s = results["settings"]
+    conditions = s["conditions"]
+    lines = [
+        f"**{s['dataset']}**, classifier `{s['classifier']}` ({s['classifier_steps']} steps), "
+        f"{len(s['seeds'])} seeds, ratio {s['ratio']}, {results['machine']}, {results['created'][:10]}, "
+        f"{results['wall_seconds'] / 60:.0f} min",
+        "",
+        "| real/class | " + " | ".join(conditions) + " |",
+        "|---|" + "---|" * len(conditions),
+    ]
+    acc = {(r["per_class"], r["condition"]): r for r in results["summary"]["accuracy"]}
+    for n in s["per_class"]:
+        lines.append(f"| {n} | " + " | ".join(_pct(acc.get((n, c))) for c in conditions) + " |")
+    gains = [g for g in results["summary"]["gains"] if g["baseline"] == "classical" and g["condition"] in ("gan", "gan+classical")]
+    if gains:
+        lines += ["", "Paired gain vs `classical`, points (mean [95 % interval], p):", ""]
+        lines += ["| real/class | condition | gain | p |", "|---|---|---|---|"]
+        for g in gains:
+            ci = "—" if g["ci_low"] is None else f"[{100 * g['ci_low']:+.1f}, {100 * g['ci_high']:+.1f}]"
+            p = "—" if g["p_value"] is None else f"{g['p_value']:.3g}"
+            lines.append(f"| {g['per_class']} | {g['condition']} | {100 * g['mean']:+.1f} {ci} | {p} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--per-class", default="5,10,20,50")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--conditions", default=",".join(CONDITIONS))
+    parser.add_argument("--classifier", default="cnn")
+    parser.add_argument("--classifier-steps", type=int, default=400)
+    parser.add_argument("--ratio", type=float, default=1.0)
+    parser.add_argument("--gan", default="{}", help="JSON of GANConfig fields to override")
+    parser.add_argument("--variant", default="default")
+    parser.add_argument("--no-metrics", action="store_true")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--table", action="store_true", help="print tables of the committed results and exit")
+    args = parser.parse_args()
+    if args.table:
+        for path in sorted(RESULTS.glob("accuracy_*.json")):
+            print(table(json.loads(path.read_text())), "\n")
+        return
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The evaluation protocol: disjoint test data, determinism, resuming, and the CLI around it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ganaug import GANConfig
+from ganaug.data import few_shot
+from ganaug.evaluation import protocol
+from ganaug.evaluation.protocol import EvalConfig, check_disjoint, load_splits, run_evaluation
+
+TINY = dict(
+    per_class=(3, 5), seeds=(0, 1), classifier_steps=30, metrics=False,
+    gan=GANConfig(steps=15, batch_size=16, monitor_every=10), device="cpu",
+)
+
+
+def test_no_training_subset_overlaps_the_test_set():
+    pool, test, _ = load_splits(EvalConfig())
+    assert pool.source == test.source  # one array: overlap is checkable by index
+    for n in (5, 10, 20, 50):
+        for seed in range(5):
+            subset, _ = few_shot(pool, n, seed)
+            assert not np.intersect1d(subset.indices, test.indices).size
+            check_disjoint(subset, test, same_source=True)
+    with pytest.raises(ValueError, match="also in the test set"):
+        check_disjoint(test.subset(np.arange(3)), test, same_source=True)
+    with pytest.raises(ValueError, match="pixel-identical"):
+        check_disjoint(test.subset(np.arange(3)), test, same_source=False)
+
+
+def test_same_seed_same_results(tmp_path):
+    config = EvalConfig(**TINY)
+    a = run_evaluation(config, tmp_path / "a", progress=False)
+    b = run_evaluation(config, tmp_path / "b", progress=False)
+    strip = lambda r: [{k: v for k, v in c.items() if k != "wall_seconds"} for c in r["cells"]]  # noqa: E731
+    for ca, cb in zip(strip(a), strip(b), strict=True):
+        assert {k: v["accuracy"] for k, v in ca["results"].items()} == {k: v["accuracy"] for k, v in cb["results"].items()}
+    assert a["summary"]["gains"] == b["summary"]["gains"]
+    assert {g["condition"] for g in a["summary"]["gains"] if g["baseline"] == "real"} == {
+        "classical", "gan", "gan+classical", "synthetic"
+    }
+
+
+def test_killed_run_resumes_without_recomputing_finished_cells(tmp_path, monkeypatch):
+    config = EvalConfig(**TINY)
+
+    class Killed(Exception):
+        pass
+
+    done = []
+
+    def kill_after_two(record):
+        done.append((record["per_class"], record["seed"]))
+        if len(done) == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_evaluation(config, tmp_path, progress=False, on_cell_done=kill_after_two)
+    finished = {p.name: p.read_text() for p in (tmp_path / "cells").glob("*.json")}
+    assert len(finished) == 2
+
+    fits = []
+    original = protocol.GANAugmenter.fit
+    monkeypatch.setattr(protocol.GANAugmenter, "fit", lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
+    results = run_evaluation(config, tmp_path, progress=False)
+    assert len(fits) == 2  # only the two unfinished cells trained a GAN
+    assert len(results["cells"]) == 4
+    for name, text in finished.items():
+        assert (tmp_path / "cells" / name).read_text() == text  # finished cells untouched
+
+    changed = EvalConfig(**(TINY | {"classifier_steps": 31}))
+    fits.clear()
+    run_evaluation(changed, tmp_path, progress=False)
+    assert len(fits) == 4  # other settings: nothing reused
+
+
+def test_sklearn_and_custom_classifiers(tmp_path):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    config = EvalConfig(**(TINY | {"per_class": (3,), "classifier": "logreg", "conditions": ("real", "gan")}))
+    res = run_evaluation(config, tmp_path / "lr", progress=False)
+    assert set(res["cells"][0]["results"]) == {"real", "gan"}
+
+    def knn(seed):
+        class Flat(KNeighborsClassifier):
+            def fit(self, X, y):
+                return super().fit(X.reshape(len(X), -1), y)
+
+            def predict(self, X):
+                return super().predict(X.reshape(len(X), -1))
+
+        return Flat(n_neighbors=1)
+
+    res = run_evaluation(EvalConfig(**(TINY | {"per_class": (3,), "conditions": ("real",)})), tmp_path / "knn",
+                         progress=False, classifier_factory=knn)
+    assert res["cells"][0]["results"]["real"]["accuracy"] > 0.3
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="unknown condition"):
+        EvalConfig(conditions=("real", "magic"))
+    with pytest.raises(ValueError, match="unknown classifier"):
+        EvalConfig(classifier="resnet152")
+
+
+def test_evaluate_cli_writes_results_and_report(tmp_path):
+    from ganaug.cli import main
+
+    out = tmp_path / "ev"
+    res = CliRunner().invoke(main, [
+        "evaluate", "--per-class", "3", "--seeds", "2", "--steps", "15", "--classifier-steps", "30",
+        "--conditions", "real,classical,gan", "--quiet", "--out", str(out),
+    ])
+    assert res.exit_code == 0, res.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["schema"] == "ganaug-results/1" and results["settings"]["seeds"] == [0, 1]
+    assert (out / "report.html").stat().st_size > 10_000 and (out / "report.md").is_file()
+    assert results["cells"][0]["metrics"]["label_consistency"] is not None
+    rerun = CliRunner().invoke(main, ["report", str(out), "--out", str(tmp_path / "again")])
+    assert rerun.exit_code == 0 and (tmp_path / "again" / "report.html").is_file()
+    bad = CliRunner().invoke(main, ["evaluate", "--conditions", "real,nope", "--out", str(out)])
+    assert bad.exit_code != 0 and "unknown condition" in bad.output and "Traceback" not in bad.output
