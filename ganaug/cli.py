@@ -228,7 +228,7 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Number of seeds (0..N-1); each redraws the subset, the GAN and the classifier init.")
 @click.option("--conditions", default=",".join(CONDITION_NAMES), show_default=True, metavar="C1,C2,…",
-              help="Any of: " + ", ".join(CONDITION_NAMES) + ".")
+              help="Any of: " + ", ".join(CONDITION_NAMES) + ", gan-gated (ratio chosen by cross-validation; slower), gan-filtered (judge + copy screening).")
 @click.option("--classifier", type=click.Choice(CLASSIFIER_NAMES), default="cnn", show_default=True)
 @click.option("--classifier-steps", type=click.IntRange(min=1), default=400, show_default=True,
               help="Optimiser steps per classifier (the same budget in every condition).")

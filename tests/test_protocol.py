@@ -79,6 +79,22 @@ def test_killed_run_resumes_without_recomputing_finished_cells(tmp_path, monkeyp
     assert len(fits) == 4  # other settings: nothing reused
 
 
+def test_metrics_and_optional_safeguard_conditions(tmp_path):
+    config = EvalConfig(**(TINY | {
+        "per_class": (4,), "seeds": (0,), "metrics": True, "feature_steps": 60, "metric_samples": 200,
+        "conditions": ("real", "gan", "gan-gated", "gan-filtered"),
+    }))
+    res = run_evaluation(config, tmp_path, progress=False)
+    cell = res["cells"][0]
+    assert 0 <= cell["metrics"]["label_consistency"] <= 1 and "fid" in cell["metrics"]
+    gate = cell["results"]["gan-gated"]["gating"]
+    assert gate["chosen"] in gate["candidates"] and gate["reason"]
+    if gate["chosen"] == 0:  # gate shut: exactly the real-only classifier
+        assert cell["results"]["gan-gated"]["accuracy"] == cell["results"]["real"]["accuracy"]
+    assert cell["results"]["gan-filtered"]["filter"]["drawn"] > 0
+    assert res["summary"]["metrics"][0]["per_class"] == 4
+
+
 def test_sklearn_and_custom_classifiers(tmp_path):
     from sklearn.neighbors import KNeighborsClassifier
 
@@ -114,13 +130,12 @@ def test_evaluate_cli_writes_results_and_report(tmp_path):
     out = tmp_path / "ev"
     res = CliRunner().invoke(main, [
         "evaluate", "--per-class", "3", "--seeds", "2", "--steps", "15", "--classifier-steps", "30",
-        "--conditions", "real,classical,gan", "--quiet", "--out", str(out),
+        "--conditions", "real,classical,gan", "--no-metrics", "--quiet", "--out", str(out),
     ])
     assert res.exit_code == 0, res.output
     results = json.loads((out / "results.json").read_text())
     assert results["schema"] == "ganaug-results/1" and results["settings"]["seeds"] == [0, 1]
     assert (out / "report.html").stat().st_size > 10_000 and (out / "report.md").is_file()
-    assert results["cells"][0]["metrics"]["label_consistency"] is not None
     rerun = CliRunner().invoke(main, ["report", str(out), "--out", str(tmp_path / "again")])
     assert rerun.exit_code == 0 and (tmp_path / "again" / "report.html").is_file()
     bad = CliRunner().invoke(main, ["evaluate", "--conditions", "real,nope", "--out", str(out)])

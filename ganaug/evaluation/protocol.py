@@ -39,7 +39,10 @@ from ganaug.training.config import GANConfig
 from ganaug.utils import resolve_device, versions
 
 CONDITIONS = ("real", "classical", "gan", "gan+classical", "synthetic")
-GAN_CONDITIONS = {"gan", "gan+classical", "synthetic"}
+# Opt-in: gan-gated cross-validates the ratio inside every cell (slower); gan-filtered screens
+# samples with a judge trained on the real subset and drops near-copies.
+OPTIONAL_CONDITIONS = ("gan-gated", "gan-filtered")
+GAN_CONDITIONS = {"gan", "gan+classical", "synthetic", *OPTIONAL_CONDITIONS}
 BASELINES = ("real", "classical")
 SCHEMA = "ganaug-results/1"
 
@@ -64,12 +67,14 @@ class EvalConfig:
     gan: GANConfig = field(default_factory=GANConfig)
     metrics: bool = True
     metric_samples: int = 1000
+    feature_steps: int = 800
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        unknown = [c for c in self.conditions if c not in CONDITIONS]
+        known = CONDITIONS + OPTIONAL_CONDITIONS
+        unknown = [c for c in self.conditions if c not in known]
         if unknown or not self.conditions:
-            raise ValueError(f"unknown condition(s) {unknown}; choose from {', '.join(CONDITIONS)}")
+            raise ValueError(f"unknown condition(s) {unknown}; choose from {', '.join(known)}")
         if self.classifier not in CLASSIFIERS:
             raise ValueError(f"unknown classifier {self.classifier!r}; choose from {', '.join(CLASSIFIERS)}")
         if not self.per_class or min(self.per_class) < 1:
@@ -204,6 +209,14 @@ def train_and_score(
     classifier_factory: Callable[[int], Any] | None = None,
 ) -> dict[str, Any]:
     """Train the downstream classifier under one condition and score it on the test set."""
+    if cond == "gan-gated":
+        return _gated(cell, test, config, n_classes, classifier_factory)
+    if cond == "gan-filtered":
+        from ganaug.filtering import FilteredAugmenter
+
+        screened = FilteredAugmenter(cell.augmenter, cell.subset.data, cell.subset.targets, seed=cell.seed)
+        result = train_and_score("gan", dataclasses.replace(cell, augmenter=screened), test, config, n_classes, classifier_factory)
+        return result | {"filter": dict(screened.stats)}
     started = time.perf_counter()
     if classifier_factory is not None or config.classifier in ("logreg", "svc"):
         clf = classifier_factory(cell.seed) if classifier_factory else sklearn_classifier(config.classifier, cell.seed)
@@ -214,6 +227,27 @@ def train_and_score(
         clf.fit_dataset(_condition_dataset(cond, cell, config), cell.subset.image_shape, n_classes)
         predicted = clf.predict(test.data)
     return _score(predicted, test, n_classes) | {"seconds": round(time.perf_counter() - started, 2)}
+
+
+def _gated(
+    cell: _Cell, test: ArrayDataset, config: EvalConfig, n_classes: int, classifier_factory: Callable | None
+) -> dict[str, Any]:
+    """``gan`` at the ratio chosen by cross-validation on the real subset (0 = real only)."""
+    from ganaug.evaluation.gating import choose_ratio
+
+    started = time.perf_counter()
+    cv_config = dataclasses.replace(config, classifier_steps=max(50, config.classifier_steps // 2))
+
+    def fit_score(train_part: ArrayDataset, ratio: float, val_part: ArrayDataset) -> float:
+        part = dataclasses.replace(cell, subset=train_part)
+        cond = "gan" if ratio > 0 else "real"
+        scored = train_and_score(cond, part, val_part, dataclasses.replace(cv_config, ratio=ratio), n_classes, classifier_factory)
+        return scored["accuracy"]
+
+    gate = choose_ratio(cell.subset, fit_score, seed=cell.seed)
+    chosen = dataclasses.replace(config, ratio=gate["chosen"])
+    result = train_and_score("gan" if gate["chosen"] > 0 else "real", cell, test, chosen, n_classes, classifier_factory)
+    return result | {"gating": gate, "seconds": round(time.perf_counter() - started, 2)}
 
 
 # -- the grid ---------------------------------------------------------------------------------
@@ -287,7 +321,9 @@ def run_evaluation(
                     from ganaug.evaluation.metrics import fit_feature_extractor
 
                     bar.set_description("feature space for metrics")
-                    extractor = fit_feature_extractor(pool.data, pool.targets, seed=0, device=config.device)
+                    extractor = fit_feature_extractor(
+                        pool.data, pool.targets, seed=0, steps=config.feature_steps, device=config.device
+                    )
                 from ganaug.evaluation.metrics import generative_metrics
 
                 fake, fake_y = aug.sample(config.metric_samples, seed=seed + 10_000)

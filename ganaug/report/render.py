@@ -148,6 +148,7 @@ def build_report(data: dict, base: Path, fig_dir: Path) -> list[Block]:
         *_accuracy_section(summary, conditions, fig_dir),
         *_gain_section(summary, conditions, data.get("settings") or {}, fig_dir),
         *_metrics_section(summary),
+        *_safeguards_section(data.get("cells") or []),
         *_training_section(data, base, fig_dir),
     ]
 
@@ -253,6 +254,40 @@ def _metrics_section(summary: dict) -> list[Block]:
         "r" * (len(columns) + 1),
     )
     return [Heading("Generative metrics"), Text(METRICS_NOTE), table]
+
+
+def _safeguards_section(cells: list[dict]) -> list[Block]:
+    """What the never-worse gate chose in each cell and why; what the sample filter rejected."""
+    gated = [c for c in cells if (c.get("results") or {}).get("gan-gated", {}).get("gating")]
+    filtered = [c for c in cells if (c.get("results") or {}).get("gan-filtered", {}).get("filter")]
+    if not gated and not filtered:
+        return []
+    blocks: list[Block] = [Heading("Safeguards")]
+    if gated:
+        blocks.append(Text(
+            "gan-gated picks the synthetic ratio by cross-validation on the real training subset; "
+            "a ratio above 0 must beat real-only by more than one standard error, else synthetic "
+            "data are switched off."
+        ))
+        rows = []
+        for c in sorted(gated, key=lambda c: (c.get("per_class", 0), c.get("seed", 0))):
+            g = c["results"]["gan-gated"]["gating"]
+            cv = ", ".join(f"{r}: {100 * a:.1f}" for r, a in g.get("cv_accuracy", {}).items())
+            rows.append((_text(c.get("per_class")), _text(c.get("seed")), f"{g.get('chosen', 0):g}", cv, _text(g.get("reason"))))
+        blocks.append(Table(("per class", "seed", "chosen ratio", "CV accuracy % by ratio", "why"), tuple(rows), "rrrll"))
+    if filtered:
+        rows = []
+        for c in sorted(filtered, key=lambda c: (c.get("per_class", 0), c.get("seed", 0))):
+            f = c["results"]["gan-filtered"]["filter"]
+            drawn = max(1, f.get("drawn", 0))
+            rows.append((
+                _text(c.get("per_class")), _text(c.get("seed")), _text(f.get("drawn")),
+                f"{100 * f.get('rejected_label', 0) / drawn:.1f}", f"{100 * f.get('rejected_copy', 0) / drawn:.1f}",
+                _text(f.get("kept_unfiltered")),
+            ))
+        blocks.append(Text("gan-filtered screens samples with a classifier trained on the real subset and drops near-copies of training images."))
+        blocks.append(Table(("per class", "seed", "screened", "label rejects %", "copy rejects %", "kept unscreened"), tuple(rows), "rrrrrr"))
+    return blocks
 
 
 def _training_section(data: dict, base: Path, fig_dir: Path) -> list[Block]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -14,7 +15,7 @@ from ganaug.training.checkpoint import flatten_optimizer, restore_optimizer
 from ganaug.training.config import GANConfig
 from ganaug.training.diffaugment import diff_augment, parse_policy
 from ganaug.training.ema import make_ema, update_ema
-from ganaug.training.losses import get_loss
+from ganaug.training.losses import conditional_mmd2, get_loss
 from ganaug.training.monitor import CollapseMonitor
 
 Tensor = torch.Tensor
@@ -34,7 +35,9 @@ class GANTrainer:
         self, config: GANConfig, n_classes: int, image_shape: tuple[int, int, int], device: torch.device
     ) -> None:
         self.config, self.device = config, device
-        self.d_loss_fn, self.g_loss_fn = get_loss(config.loss)
+        losses = get_loss(config.loss)
+        self.direct = losses is None  # moment matching: no discriminator step
+        self.d_loss_fn, self.g_loss_fn = losses or (None, None)
         self.policy = parse_policy(config.diffaugment)
         torch.manual_seed(config.seed)  # network initialisation
         self.generator = Generator(n_classes, image_shape, config.z_dim, config.g_channels).to(device)
@@ -92,19 +95,42 @@ class GANTrainer:
         self.opt_d.step()
         return float(loss.detach()), float(d_real.detach().mean()), float(d_fake.detach().mean())
 
-    def _g_step(self, y: Tensor) -> float:
+    def _g_step(self, x: Tensor, y: Tensor) -> float:
         cfg = self.config
-        c = y[torch.randint(len(y), (cfg.batch_size,), device=self.device, generator=self.rng)]
-        fake = self.generator(self._noise(len(c)), c)
-        d_fake, aux = self.discriminator(diff_augment(fake, self.policy, self.rng), c, return_aux=True)
-        loss = self.g_loss_fn(d_fake)
-        if aux is not None:
-            loss = loss + cfg.aux_weight * cross_entropy(aux, c)
+        if self.direct:
+            real, c = self._batch(x, y)
+            loss = conditional_mmd2(self.generator(self._noise(len(c)), c), c, real, c)
+        else:
+            saved = self._unroll(x, y) if cfg.unrolled_steps > 0 else None
+            c = y[torch.randint(len(y), (cfg.batch_size,), device=self.device, generator=self.rng)]
+            fake = self.generator(self._noise(len(c)), c)
+            d_fake, aux = self.discriminator(diff_augment(fake, self.policy, self.rng), c, return_aux=True)
+            loss = self.g_loss_fn(d_fake)
+            if aux is not None:
+                loss = loss + cfg.aux_weight * cross_entropy(aux, c)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
+        if not self.direct and saved is not None:
+            self.discriminator.load_state_dict(saved[0])
+            self.opt_d.load_state_dict(saved[1])
         update_ema(self.ema, self.generator, cfg.ema_decay, self.step)
         return float(loss.detach())
+
+    def _unroll(self, x: Tensor, y: Tensor) -> tuple[dict, dict]:
+        """Take ``unrolled_steps`` extra D updates, returning the state to restore afterwards.
+
+        G's loss is then computed against this look-ahead D, so G is rewarded for moves D
+        cannot immediately punish — such as collapsing onto one mode. This is the first-order
+        variant: gradients do not flow back through D's updates.
+        """
+        saved = (
+            {k: v.clone() for k, v in self.discriminator.state_dict().items()},
+            copy.deepcopy(self.opt_d.state_dict()),
+        )
+        for _ in range(self.config.unrolled_steps):
+            self._d_step(x, y)
+        return saved
 
     # -- the loop --------------------------------------------------------------------------
     def train(self, x: Tensor, y: Tensor, total_steps: int, progress: bool = True) -> None:
@@ -128,9 +154,10 @@ class GANTrainer:
         self.generator.train()
         self.discriminator.train()
         while self.step < total_steps:
-            for _ in range(cfg.d_steps):
+            d_loss = d_real = d_fake = 0.0
+            for _ in range(0 if self.direct else cfg.d_steps):
                 d_loss, d_real, d_fake = self._d_step(x, y)
-            g_loss = self._g_step(y)
+            g_loss = self._g_step(x, y)
             self.step += 1
             bar.update(1)
             if self.step % log_every == 0 or self.step == total_steps:

@@ -1,0 +1,119 @@
+"""Synthetic-sample filtering: keep only samples a real-data judge accepts, and no copies.
+
+`FilteredAugmenter` wraps a fitted `GANAugmenter` and behaves like one (``sample``,
+``sample_tensor``, ``classes_``…), so `SyntheticMixDataset`, `mix_loader` and `GANResampler`
+take it unchanged. Each draw is screened by two tests:
+
+- label faithfulness: a classifier trained on the real training images gives the
+  conditioning class at least ``min_confidence``;
+- memorisation: the sample is no closer to a training image than ``copy_quantile`` of the
+  training images are to each other (leave-one-out nearest-neighbour distances).
+
+Rejected slots are redrawn up to ``max_draws`` times; what still fails is kept, and counted,
+so the caller always gets the number of samples it asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganaug.augmenter import GANAugmenter
+from ganaug.data.datasets import to_uint8
+
+
+def _flat01(u8: np.ndarray | torch.Tensor) -> torch.Tensor:
+    t = torch.as_tensor(u8)
+    return t.reshape(len(t), -1).float() / 255.0
+
+
+def nearest_distances(queries: torch.Tensor, reference: torch.Tensor, exclude_self: bool = False) -> torch.Tensor:
+    """Euclidean distance from each query row to its nearest reference row (chunked)."""
+    out = []
+    for i in range(0, len(queries), 512):
+        d = torch.cdist(queries[i : i + 512], reference)
+        if exclude_self:
+            d[torch.arange(len(d)), torch.arange(i, i + len(d))] = float("inf")
+        out.append(d.min(dim=1).values)
+    return torch.cat(out)
+
+
+class FilteredAugmenter:
+    """A `GANAugmenter` whose samples pass a label-faithfulness and a no-copy test.
+
+    Args:
+        augmenter: a fitted `GANAugmenter`.
+        images: the real training images (the augmenter's training data), uint8 or in its range.
+        labels: their label values (from ``augmenter.classes_``).
+        judge: an object with ``predict_proba(uint8 images) -> (N, K)`` over class positions;
+            default: a small CNN trained on ``images``.
+        min_confidence: lowest judge probability of the conditioning class to keep a sample.
+        copy_quantile: quantile of real-to-real distances below which a sample is a copy.
+        max_draws: redraw rounds for rejected slots.
+        seed: the judge's training seed.
+    """
+
+    def __init__(
+        self,
+        augmenter: GANAugmenter,
+        images: np.ndarray,
+        labels: np.ndarray,
+        judge: Any = None,
+        min_confidence: float = 0.5,
+        copy_quantile: float = 0.01,
+        max_draws: int = 6,
+        seed: int = 0,
+    ) -> None:
+        augmenter._check_fitted()
+        self.augmenter = augmenter
+        self.min_confidence, self.max_draws = min_confidence, max_draws
+        u8 = np.asarray(images)
+        if u8.dtype != np.uint8:
+            u8 = to_uint8(u8, augmenter.value_range_)
+        positions = np.searchsorted(augmenter.classes_, np.asarray(labels))
+        if judge is None:
+            from ganaug.evaluation.classifiers import TorchClassifier
+
+            judge = TorchClassifier("cnn", steps=300, seed=seed, device="cpu").fit(u8, positions)
+        self.judge = judge
+        self.train_flat = _flat01(u8)
+        loo = nearest_distances(self.train_flat, self.train_flat, exclude_self=True)
+        self.copy_distance = float(torch.quantile(loo, copy_quantile))
+        self.stats = {"drawn": 0, "kept": 0, "rejected_label": 0, "rejected_copy": 0, "kept_unfiltered": 0}
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything not overridden (classes_, image_shape_, to_output, …) is the augmenter's.
+        return getattr(self.__dict__["augmenter"], name)
+
+    def _accept(self, x: torch.Tensor, class_indices: torch.Tensor) -> torch.Tensor:
+        u8 = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()  # (B, H, W, C)
+        arrays = u8.numpy()[..., 0] if u8.shape[-1] == 1 else u8.numpy()
+        proba = torch.as_tensor(np.asarray(self.judge.predict_proba(arrays)))
+        faithful = proba[torch.arange(len(proba)), class_indices.cpu()] >= self.min_confidence
+        novel = nearest_distances(_flat01(u8), self.train_flat) > self.copy_distance
+        self.stats["rejected_label"] += int((~faithful).sum())
+        self.stats["rejected_copy"] += int((faithful & ~novel).sum())
+        return (faithful & novel).to(x.device)
+
+    @torch.no_grad()
+    def sample_tensor(self, class_indices: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Like `GANAugmenter.sample_tensor`, with rejected samples redrawn."""
+        c = class_indices.to(self.augmenter.device_, dtype=torch.long)
+        out = self.augmenter.sample_tensor(c, generator)
+        todo = torch.arange(len(c), device=c.device)
+        for _ in range(self.max_draws):
+            if len(todo) == 0:
+                break
+            self.stats["drawn"] += len(todo)
+            ok = self._accept(out[todo], c[todo])
+            todo = todo[~ok]
+            if len(todo):
+                out[todo] = self.augmenter.sample_tensor(c[todo], generator)
+        self.stats["kept_unfiltered"] += len(todo)
+        self.stats["kept"] += len(c) - len(todo)
+        return out
+
+    # The augmenter's sampling logic, running on this class's sample_tensor.
+    sample = GANAugmenter.sample

@@ -1,0 +1,98 @@
+"""Issue-4 levers: gating, filtering, the MMD matching network, unrolled D, the collapse alarm."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ganaug import GANAugmenter
+from ganaug.evaluation.gating import choose_ratio
+from ganaug.filtering import FilteredAugmenter
+from ganaug.mixing import SyntheticMixDataset
+from ganaug.models import Generator
+from ganaug.training.losses import conditional_mmd2
+
+
+# -- never-worse gating ----------------------------------------------------------------------
+def _fake_scores(gain_at):
+    rng = np.random.default_rng(0)
+
+    def fit_score(train, ratio, val):
+        return 0.80 + rng.normal(0, 0.002) + gain_at.get(ratio, 0.0)
+
+    return fit_score
+
+
+def test_gate_stays_shut_without_a_clear_gain(digits):
+    from ganaug.data import few_shot
+
+    subset, _ = few_shot(digits, 6, seed=0)
+    gate = choose_ratio(subset, _fake_scores({1.0: -0.02, 2.0: -0.05}), folds=3)
+    assert gate["chosen"] == 0.0 and "switched off" in gate["reason"] and gate["folds"] == 3
+    gate = choose_ratio(subset, _fake_scores({1.0: 0.05}), folds=3)
+    assert gate["chosen"] == 1.0 and "beat real-only" in gate["reason"]
+    assert set(gate["cv_accuracy"]) == {"0", "0.5", "1", "2"}
+
+
+# -- filtering -------------------------------------------------------------------------------
+class _Judge:
+    def __init__(self, accept: bool):
+        self.accept = accept
+
+    def predict_proba(self, images):
+        return np.full((len(images), 10), 1.0 if self.accept else 0.0)
+
+
+def test_filter_redraws_rejections_and_always_returns_n(small_aug, digits):
+    keep_all = FilteredAugmenter(small_aug, digits.data, digits.targets, judge=_Judge(True))
+    x, y = keep_all.sample(40, seed=0)
+    assert x.shape == (40, 8, 8) and keep_all.stats["kept"] + keep_all.stats["kept_unfiltered"] == 40
+    reject_all = FilteredAugmenter(small_aug, digits.data, digits.targets, judge=_Judge(False), max_draws=2)
+    x, _ = reject_all.sample(10, seed=0)
+    assert len(x) == 10 and reject_all.stats["rejected_label"] >= 10 and reject_all.stats["kept_unfiltered"] == 10
+    copies = FilteredAugmenter(small_aug, digits.data, digits.targets, judge=_Judge(True), max_draws=1)
+    copies.copy_distance = float("inf")  # every sample counts as a copy
+    copies.sample(10, seed=0)
+    assert copies.stats["rejected_copy"] == 10
+    mixed = SyntheticMixDataset(digits, keep_all, ratio=0.05)  # drop-in for the mixing wrappers
+    assert mixed.synthetic_mask.sum() == round(0.05 * len(digits))
+
+
+def test_default_filter_trains_a_judge_that_rejects_mislabelled_samples(small_aug, digits):
+    f = FilteredAugmenter(small_aug, digits.data, digits.targets, seed=0)
+    gen = torch.Generator().manual_seed(0)
+    x = small_aug.sample_tensor(torch.full((32,), 3), gen)
+    accepted_right = f._accept(x, torch.full((32,), 3)).float().mean()
+    accepted_wrong = f._accept(x, torch.full((32,), 0)).float().mean()
+    assert accepted_right > accepted_wrong
+
+
+# -- the direct method: MMD generative matching network ------------------------------------
+def test_conditional_mmd_sees_distribution_and_label_mismatches():
+    torch.manual_seed(0)
+    c = torch.arange(64) % 2
+    real = torch.randn(64, 16) + c[:, None] * 3
+    same = torch.randn(64, 16) + c[:, None] * 3
+    shifted = torch.randn(64, 16) + c[:, None] * 3 + 1.5
+    base = float(conditional_mmd2(same, c, real, c))
+    assert float(conditional_mmd2(shifted, c, real, c)) > base + 0.05
+    assert float(conditional_mmd2(same, 1 - c, real, c)) > base + 0.05  # right images, wrong labels
+
+
+def test_mmd_and_unrolled_variants_train_and_sample(digits):
+    mmd = GANAugmenter(loss="mmd", steps=20, batch_size=32, verbose=False).fit(digits)
+    assert mmd.history_["d_loss"][-1] == 0.0 and mmd.sample(5, seed=0)[0].shape == (5, 8, 8)
+    unrolled = GANAugmenter(unrolled_steps=2, steps=4, batch_size=16, verbose=False).fit(digits)
+    assert unrolled.n_steps_ == 4
+
+
+# -- mode-collapse alarm ---------------------------------------------------------------------
+def test_collapse_alarm_fires_on_a_deliberately_collapsed_run(digits, monkeypatch):
+    forward = Generator.forward
+    monkeypatch.setattr(Generator, "forward", lambda self, z, c: forward(self, torch.zeros_like(z), c))
+    aug = GANAugmenter(steps=40, batch_size=32, monitor_every=20, verbose=False).fit(digits)
+    assert sorted(aug.monitor_[-1]["collapsed"]) == list(range(10))  # noise ignored: one image per class
+
+
+def test_collapse_alarm_is_quiet_on_a_healthy_run(small_aug):
+    assert small_aug.monitor_[-1]["collapsed"] == []
