@@ -102,6 +102,21 @@ def test_pickled_checkpoint_is_refused_without_unpickling(tmp_path):
         GANAugmenter.load(zipped)
 
 
+def test_checkpoint_whose_header_length_starts_with_pickle_byte_loads(tmp_path):
+    # A safetensors file opens with its header length; when that length ends in 0x80 the first
+    # byte equals the pickle opcode, and the file must still be read as the checkpoint it is.
+    from ganaug.training.checkpoint import load_checkpoint, save_checkpoint
+
+    for pad in range(300):
+        path = save_checkpoint(tmp_path / "c.safetensors", {"w": torch.ones(3)}, {"pad": "x" * pad})
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    else:
+        pytest.fail("no padding gave a header length ending in 0x80")
+    tensors, meta = load_checkpoint(path)
+    assert tensors["w"].tolist() == [1.0, 1.0, 1.0] and meta["pad"] == "x" * pad
+
+
 def test_truncated_foreign_and_missing_checkpoints(small_aug, tmp_path):
     path = small_aug.save(tmp_path / "ok.safetensors")
     cut = tmp_path / "cut.safetensors"

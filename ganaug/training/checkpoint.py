@@ -30,11 +30,23 @@ def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], metadata
     return path
 
 
+def _looks_like_safetensors(head: bytes, size: int) -> bool:
+    """A safetensors file opens with its JSON header's length (u64, little-endian), then ``{``."""
+    if len(head) < 9:
+        return False
+    header_len = int.from_bytes(head[:8], "little")
+    return head[8:9] == b"{" and 8 + header_len <= size
+
+
 def _sniff(path: Path) -> str | None:
     """Name the format of a file that is clearly not safetensors, from its first bytes."""
-    head = path.read_bytes()[:8] if path.stat().st_size else b""
-    if not head:
+    size = path.stat().st_size
+    if not size:
         return "an empty file"
+    with path.open("rb") as fh:
+        head = fh.read(9)
+    if _looks_like_safetensors(head, size):
+        return None
     if head[:1] == b"\x80":
         return "a Python pickle"
     if head[:2] == b"PK":
