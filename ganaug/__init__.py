@@ -8,14 +8,21 @@ __version__ = "0.1.0"
 
 from ganaug.augmenter import GANAugmenter  # noqa: E402
 from ganaug.data import ArrayDataset, few_shot, load_dataset  # noqa: E402
+from ganaug.filtering import FilteredAugmenter  # noqa: E402
+from ganaug.mixing import GANResampler, MixLoader, SyntheticMixDataset, mix_loader  # noqa: E402
 from ganaug.training import CheckpointError, GANConfig  # noqa: E402
 
 __all__ = [
     "ArrayDataset",
     "CheckpointError",
+    "FilteredAugmenter",
     "GANAugmenter",
     "GANConfig",
+    "GANResampler",
+    "MixLoader",
+    "SyntheticMixDataset",
     "__version__",
     "few_shot",
     "load_dataset",
+    "mix_loader",
 ]

@@ -230,9 +230,18 @@ class SyntheticMixDataset(Dataset):
 
 
 class MixLoader:
-    """Iterates an existing ``DataLoader`` and appends synthetic samples to each batch.
+    """Wraps ``loader`` so every batch of B real items gains about ``ratio × B`` synthetic ones.
 
-    Built by `mix_loader`; see there.
+    Synthetic images are generated in one batch on the augmenter's device, then brought to the
+    real batch's form: through ``transform`` when given (a per-image pipeline on uint8 ``C×H×W``
+    tensors, or ``H×W[×C]`` arrays for albumentations — pass the dataset's tensor/normalise steps),
+    otherwise as 0..1 floats (``ToTensor``'s convention) or uint8, like the real batch. Real and
+    synthetic items are shuffled together. ``len()`` equals the loader's.
+
+    Args:
+        labels: ``"batch"`` draws synthetic labels from the real batch's labels (same class
+            mix); ``"uniform"`` draws every class equally often.
+        return_mask: also yield a boolean tensor, True for synthetic items.
     """
 
     def __init__(
@@ -317,29 +326,8 @@ class MixLoader:
             yield (*out, mask[order]) if self.return_mask else out
 
 
-def mix_loader(
-    loader: DataLoader,
-    augmenter: GANAugmenter,
-    ratio: float = 0.5,
-    transform: Callable | None = None,
-    seed: int = 0,
-    labels: str = "batch",
-    return_mask: bool = False,
-) -> MixLoader:
-    """Wrap ``loader`` so every batch of B real items gains about ``ratio × B`` synthetic ones.
-
-    Synthetic images are generated in one batch on the augmenter's device, then brought to the
-    real batch's form: through ``transform`` when given (a per-image pipeline on uint8 ``C×H×W``
-    tensors, or ``H×W[×C]`` arrays for albumentations — pass the dataset's tensor/normalise steps),
-    otherwise as 0..1 floats (``ToTensor``'s convention) or uint8, like the real batch. Real and
-    synthetic items are shuffled together. ``len()`` equals the loader's.
-
-    Args:
-        labels: ``"batch"`` draws synthetic labels from the real batch's labels (same class
-            mix); ``"uniform"`` draws every class equally often.
-        return_mask: also yield a boolean tensor, True for synthetic items.
-    """
-    return MixLoader(loader, augmenter, ratio, transform, seed, labels, return_mask)
+# The function-style name users reach for; the class carries the signature and docs.
+mix_loader = MixLoader
 
 
 class GANResampler(BaseEstimator):
