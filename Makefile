@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ganaug-installed
 OUT    ?= runs/demo
 
-.PHONY: install demo test lint clean
+.PHONY: install demo quick test lint clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,10 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/ganaug pretrain --dataset digits --out $(OUT)
+	$(BIN)/ganaug evaluate --dataset digits --out $(OUT)
+
+quick: $(STAMP)
+	$(BIN)/ganaug evaluate --dataset digits --quick --out runs/quick
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -226,7 +226,9 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
 @click.option("--per-class", default="5,10,20", show_default=True, callback=_int_list, metavar="N1,N2,…",
               help="Real training images per class (one grid row each).")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Number of seeds (0..N-1); each redraws the subset, the GAN and the classifier init.")
+              help="Number of seeds; each redraws the subset, the GAN and the classifier init.")
+@click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seeds run are FIRST..FIRST+N-1, so another set of seeds can be added to a study.")
 @click.option("--conditions", default=",".join(CONDITION_NAMES), show_default=True, metavar="C1,C2,…",
               help="Any of: " + ", ".join(CONDITION_NAMES) + ", gan-gated (ratio chosen by cross-validation; slower), gan-filtered (judge + copy screening).")
 @click.option("--classifier", type=click.Choice(CLASSIFIER_NAMES), default="cnn", show_default=True)
@@ -248,7 +250,7 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
 @click.pass_context
 @user_errors
 def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool, per_class: tuple[int, ...],
-             seeds: int, conditions: str, classifier: str, classifier_steps: int, ratio: float,
+             seeds: int, first_seed: int, conditions: str, classifier: str, classifier_steps: int, ratio: float,
              steps: int | None, loss: str | None, config_path: str | None, no_metrics: bool, quick: bool,
              no_report: bool, device: str, out: str, quiet: bool) -> None:
     """Measure the accuracy gain of GAN augmentation, honestly, and write a report.
@@ -283,7 +285,8 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
     overrides = {k: v for k, v in {"steps": steps, "loss": loss}.items() if v is not None}
     gan = GANConfig.from_dict(gan.to_dict() | overrides)
     config = EvalConfig(
-        dataset=dataset, root=root, download=download, per_class=per_class, seeds=tuple(range(seeds)),
+        dataset=dataset, root=root, download=download, per_class=per_class,
+        seeds=tuple(range(first_seed, first_seed + seeds)),
         conditions=tuple(c.strip() for c in conditions.split(",") if c.strip()), classifier=classifier,
         classifier_steps=classifier_steps, ratio=ratio, gan=gan, metrics=not no_metrics, device=device,
     )

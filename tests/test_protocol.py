@@ -129,12 +129,12 @@ def test_evaluate_cli_writes_results_and_report(tmp_path):
 
     out = tmp_path / "ev"
     res = CliRunner().invoke(main, [
-        "evaluate", "--per-class", "3", "--seeds", "2", "--steps", "15", "--classifier-steps", "30",
-        "--conditions", "real,classical,gan", "--no-metrics", "--quiet", "--out", str(out),
+        "evaluate", "--per-class", "3", "--seeds", "2", "--first-seed", "3", "--steps", "15",
+        "--classifier-steps", "30", "--conditions", "real,classical,gan", "--no-metrics", "--quiet", "--out", str(out),
     ])
     assert res.exit_code == 0, res.output
     results = json.loads((out / "results.json").read_text())
-    assert results["schema"] == "ganaug-results/1" and results["settings"]["seeds"] == [0, 1]
+    assert results["schema"] == "ganaug-results/1" and results["settings"]["seeds"] == [3, 4]
     assert (out / "report.html").stat().st_size > 10_000 and (out / "report.md").is_file()
     rerun = CliRunner().invoke(main, ["report", str(out), "--out", str(tmp_path / "again")])
     assert rerun.exit_code == 0 and (tmp_path / "again" / "report.html").is_file()
