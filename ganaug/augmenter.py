@@ -62,6 +62,7 @@ class GANAugmenter(BaseEstimator):
         minibatch_std: bool = _D.minibatch_std,
         aux_weight: float = _D.aux_weight,
         r1_gamma: float = _D.r1_gamma,
+        lecam_weight: float = _D.lecam_weight,
         unrolled_steps: int = _D.unrolled_steps,
         monitor_every: int = _D.monitor_every,
         seed: int = _D.seed,
@@ -85,6 +86,7 @@ class GANAugmenter(BaseEstimator):
         self.minibatch_std = minibatch_std
         self.aux_weight = aux_weight
         self.r1_gamma = r1_gamma
+        self.lecam_weight = lecam_weight
         self.unrolled_steps = unrolled_steps
         self.monitor_every = monitor_every
         self.seed = seed

@@ -135,8 +135,10 @@ def test_truncated_foreign_and_missing_checkpoints(small_aug, tmp_path):
         GANAugmenter.load(empty)
 
 
-def test_resumed_training_matches_uninterrupted_training(digits, tmp_path):
-    params = dict(batch_size=16, monitor_every=10, verbose=False, seed=3, device="cpu")
+@pytest.mark.parametrize("option", [{}, {"lecam_weight": 0.3}], ids=["default", "lecam"])
+def test_resumed_training_matches_uninterrupted_training(digits, tmp_path, option):
+    # Stateful options (LeCam's moving anchors) must travel in the checkpoint too.
+    params = dict(batch_size=16, monitor_every=10, verbose=False, seed=3, device="cpu", **option)
     straight = GANAugmenter(steps=20, **params).fit(digits)
     first = GANAugmenter(steps=10, **params).fit(digits)
     resumed = GANAugmenter.load(first.save(tmp_path / "half.safetensors"), device="cpu", verbose=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from ganaug import GANAugmenter
@@ -84,6 +85,23 @@ def test_mmd_and_unrolled_variants_train_and_sample(digits):
     assert mmd.history_["d_loss"][-1] == 0.0 and mmd.sample(5, seed=0)[0].shape == (5, 8, 8)
     unrolled = GANAugmenter(unrolled_steps=2, steps=4, batch_size=16, verbose=False).fit(digits)
     assert unrolled.n_steps_ == 4
+
+
+def test_lecam_penalises_only_scores_that_cross_the_other_anchor():
+    from ganaug.training.losses import lecam_penalty
+
+    real, fake = torch.tensor([1.0, -2.0]), torch.tensor([0.0, 3.0])
+    # anchors: real 2.0, fake -1.0 -> real-side relu(1+1)=2, relu(-2+1)=0; fake-side relu(2-0)=2, relu(2-3)=0
+    assert float(lecam_penalty(real, fake, 2.0, -1.0)) == pytest.approx((4 + 0) / 2 + (4 + 0) / 2)
+    assert float(lecam_penalty(real, fake, -5.0, 5.0)) == 0.0
+
+
+def test_lecam_changes_training_and_moves_its_anchors(digits):
+    params = dict(steps=6, batch_size=16, verbose=False, seed=1)
+    plain = GANAugmenter(**params).fit(digits)
+    lecam = GANAugmenter(lecam_weight=1.0, **params).fit(digits)
+    assert lecam.history_["d_loss"] != plain.history_["d_loss"]
+    assert lecam.trainer_.lecam_anchors != [0.0, 0.0] and plain.trainer_.lecam_anchors == [0.0, 0.0]
 
 
 # -- mode-collapse alarm ---------------------------------------------------------------------

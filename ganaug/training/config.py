@@ -18,6 +18,8 @@ class GANConfig:
     so that a step costs about the same on 8×8 digits and 28×28 MNIST. ``conditioning`` is
     ``"label"`` (one conditional GAN). ``aux_weight`` > 0 adds an ACGAN class loss to both
     players; ``r1_gamma`` > 0 adds the R1 gradient penalty on real images;
+    ``lecam_weight`` > 0 adds LeCam regularisation (Tseng et al., 2021: D's outputs are pulled
+    towards moving averages of each other, which steadies D when data are few);
     ``unrolled_steps`` = k > 0 lets G answer a discriminator looked k updates ahead
     (Metz et al., a remedy for mode collapse). ``loss="mmd"`` trains G alone by moment
     matching (a generative matching network) and ignores every D setting.
@@ -39,6 +41,7 @@ class GANConfig:
     minibatch_std: bool = False
     aux_weight: float = 0.0
     r1_gamma: float = 0.0
+    lecam_weight: float = 0.0
     unrolled_steps: int = 0
     monitor_every: int = 250
     seed: int = 0

@@ -15,10 +15,11 @@ from ganaug.training.checkpoint import flatten_optimizer, restore_optimizer
 from ganaug.training.config import GANConfig
 from ganaug.training.diffaugment import diff_augment, parse_policy
 from ganaug.training.ema import make_ema, update_ema
-from ganaug.training.losses import conditional_mmd2, get_loss
+from ganaug.training.losses import conditional_mmd2, get_loss, lecam_penalty
 from ganaug.training.monitor import CollapseMonitor
 
 Tensor = torch.Tensor
+LECAM_DECAY = 0.99  # the moving-average decay of the LeCam anchors, as in the paper
 
 
 class GANTrainer:
@@ -54,6 +55,7 @@ class GANTrainer:
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=betas)
         self.rng = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.step = 0
+        self.lecam_anchors = [0.0, 0.0]  # moving averages of D on real, on fake
         self.history: dict[str, list] = {"step": [], "d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
         self.monitor_history: list[dict] = []
         self.train_seconds = 0.0
@@ -90,6 +92,13 @@ class GANTrainer:
         if cfg.r1_gamma > 0:
             (grad,) = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
             loss = loss + 0.5 * cfg.r1_gamma * grad.pow(2).sum(dim=(1, 2, 3)).mean()
+        if cfg.lecam_weight > 0:
+            loss = loss + cfg.lecam_weight * lecam_penalty(d_real, d_fake, *self.lecam_anchors)
+            means = (float(d_real.detach().mean()), float(d_fake.detach().mean()))
+            self.lecam_anchors = [
+                LECAM_DECAY * anchor + (1 - LECAM_DECAY) * mean
+                for anchor, mean in zip(self.lecam_anchors, means, strict=True)
+            ]
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
@@ -114,10 +123,11 @@ class GANTrainer:
         if not self.direct and saved is not None:
             self.discriminator.load_state_dict(saved[0])
             self.opt_d.load_state_dict(saved[1])
+            self.lecam_anchors = saved[2]
         update_ema(self.ema, self.generator, cfg.ema_decay, self.step)
         return float(loss.detach())
 
-    def _unroll(self, x: Tensor, y: Tensor) -> tuple[dict, dict]:
+    def _unroll(self, x: Tensor, y: Tensor) -> tuple[dict, dict, list[float]]:
         """Take ``unrolled_steps`` extra D updates, returning the state to restore afterwards.
 
         G's loss is then computed against this look-ahead D, so G is rewarded for moves D
@@ -127,6 +137,7 @@ class GANTrainer:
         saved = (
             {k: v.clone() for k, v in self.discriminator.state_dict().items()},
             copy.deepcopy(self.opt_d.state_dict()),
+            list(self.lecam_anchors),
         )
         for _ in range(self.config.unrolled_steps):
             self._d_step(x, y)
@@ -207,6 +218,7 @@ class GANTrainer:
             "history": self.history,
             "monitor": self.monitor_history,
             "train_seconds": self.train_seconds,
+            "lecam_anchors": self.lecam_anchors,
         }
         return tensors, meta
 
@@ -225,3 +237,4 @@ class GANTrainer:
         self.history = {k: list(v) for k, v in meta["history"].items()}
         self.monitor_history = list(meta.get("monitor", []))
         self.train_seconds = float(meta.get("train_seconds", 0.0))
+        self.lecam_anchors = [float(a) for a in meta.get("lecam_anchors", [0.0, 0.0])]
