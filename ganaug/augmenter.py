@@ -47,6 +47,7 @@ class GANAugmenter(BaseEstimator):
     def __init__(
         self,
         loss: str = _D.loss,
+        conditioning: str = _D.conditioning,
         steps: int | None = _D.steps,
         batch_size: int = _D.batch_size,
         z_dim: int = _D.z_dim,
@@ -71,6 +72,7 @@ class GANAugmenter(BaseEstimator):
         warm_start: bool = False,
     ) -> None:
         self.loss = loss
+        self.conditioning = conditioning
         self.steps = steps
         self.batch_size = batch_size
         self.z_dim = z_dim

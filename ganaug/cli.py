@@ -18,6 +18,7 @@ from typing import Any
 import click
 import numpy as np
 
+from ganaug.training.config import CONDITIONING
 from ganaug.training.losses import LOSSES
 
 # Names only: importing the evaluation stack here would slow every command's start.
@@ -62,10 +63,25 @@ dataset_options = [
 ]
 
 
-def with_dataset_options(fn: Callable) -> Callable:
-    for option in reversed(dataset_options):
-        fn = option(fn)
-    return fn
+gan_options = [
+    click.option("--loss", type=click.Choice(sorted(LOSSES)), default=None,
+                 help="GAN objective [default: hinge]; mmd = generative matching network, no D."),
+    click.option("--conditioning", type=click.Choice(CONDITIONING), default=None,
+                 help="One conditional GAN (label) or an independent GAN per class [default: label]."),
+]
+
+
+def _with(options: list[Callable]) -> Callable:
+    def decorate(fn: Callable) -> Callable:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+with_dataset_options = _with(dataset_options)
+with_gan_options = _with(gan_options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,7 +96,7 @@ def main() -> None:
               help="Train on a stratified subset of N images per class (default: the whole train split).")
 @click.option("--steps", type=click.IntRange(min=1), default=None, metavar="N",
               help="Generator updates (default: sized from the data).")
-@click.option("--loss", type=click.Choice(sorted(LOSSES)), default=None, help="GAN objective [default: hinge].")
+@with_gan_options
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="GANConfig JSON (e.g. a run's config.json); flags given override it.")
 @click.option("--resume", type=click.Path(exists=True), default=None, metavar="CKPT",
@@ -91,7 +107,8 @@ def main() -> None:
 @quiet_option
 @user_errors
 def pretrain(dataset: str, root: str | None, download: bool, per_class: int | None, steps: int | None,
-             loss: str | None, config_path: str | None, resume: str | None, seed: int, device: str,
+             loss: str | None, conditioning: str | None, config_path: str | None, resume: str | None,
+             seed: int, device: str,
              out: str, quiet: bool) -> None:
     """Pretrain a conditional GAN augmenter on a dataset's train split.
 
@@ -120,7 +137,8 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
         aug.set_params(steps=steps, warm_start=True)
     else:
         config = GANConfig.from_json(config_path) if config_path else GANConfig()
-        overrides = {k: v for k, v in {"steps": steps, "loss": loss, "seed": seed}.items() if v is not None}
+        given = {"steps": steps, "loss": loss, "conditioning": conditioning, "seed": seed}
+        overrides = {k: v for k, v in given.items() if v is not None}
         aug = GANAugmenter.from_config(config, device=device, verbose=not quiet).set_params(**overrides)
     _echo(quiet, f"training on {data.name}: {len(data)} images {data.image_shape}, {len(np.unique(data.targets))} classes")
     started = time.perf_counter()
@@ -238,7 +256,7 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
               help="Synthetic items per real item in the GAN conditions.")
 @click.option("--steps", type=click.IntRange(min=1), default=None, metavar="N",
               help="GAN steps per cell (default: sized from the subset).")
-@click.option("--loss", type=click.Choice(sorted(LOSSES)), default=None, help="GAN objective [default: hinge].")
+@with_gan_options
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="GANConfig JSON for the GAN; flags given override it.")
 @click.option("--no-metrics", is_flag=True, help="Skip the generative metrics (FID, KID, precision/recall…).")
@@ -251,7 +269,8 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
 @user_errors
 def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool, per_class: tuple[int, ...],
              seeds: int, first_seed: int, conditions: str, classifier: str, classifier_steps: int, ratio: float,
-             steps: int | None, loss: str | None, config_path: str | None, no_metrics: bool, quick: bool,
+             steps: int | None, loss: str | None, conditioning: str | None, config_path: str | None,
+             no_metrics: bool, quick: bool,
              no_report: bool, device: str, out: str, quiet: bool) -> None:
     """Measure the accuracy gain of GAN augmentation, honestly, and write a report.
 
@@ -282,7 +301,8 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
         if source("classifier_steps").name == "DEFAULT":
             classifier_steps = QUICK["classifier_steps"]
     gan = GANConfig.from_json(config_path) if config_path else GANConfig()
-    overrides = {k: v for k, v in {"steps": steps, "loss": loss}.items() if v is not None}
+    given = {"steps": steps, "loss": loss, "conditioning": conditioning}
+    overrides = {k: v for k, v in given.items() if v is not None}
     gan = GANConfig.from_dict(gan.to_dict() | overrides)
     config = EvalConfig(
         dataset=dataset, root=root, download=download, per_class=per_class,

@@ -3,5 +3,6 @@
 from ganaug.models.discriminator import Discriminator, minibatch_stddev
 from ganaug.models.generator import ConditionalBatchNorm2d, Generator
 from ganaug.models.layout import plan_resolution
+from ganaug.models.per_class import PerClass
 
-__all__ = ["ConditionalBatchNorm2d", "Discriminator", "Generator", "minibatch_stddev", "plan_resolution"]
+__all__ = ["ConditionalBatchNorm2d", "Discriminator", "Generator", "PerClass", "minibatch_stddev", "plan_resolution"]

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+CONDITIONING = ("label", "per-class")
+
 
 @dataclass(frozen=True)
 class GANConfig:
@@ -16,7 +18,8 @@ class GANConfig:
     ``steps=None`` sizes training from the data (see `auto_steps`); ``batch_size``,
     ``g_channels`` and ``d_channels`` left at None are sized from the resolution (see `auto_size`)
     so that a step costs about the same on 8×8 digits and 28×28 MNIST. ``conditioning`` is
-    ``"label"`` (one conditional GAN). ``aux_weight`` > 0 adds an ACGAN class loss to both
+    ``"label"`` (one conditional GAN shares its weights across classes) or ``"per-class"`` (an
+    independent G and D for every class, trained side by side on the same steps). ``aux_weight`` > 0 adds an ACGAN class loss to both
     players; ``r1_gamma`` > 0 adds the R1 gradient penalty on real images;
     ``lecam_weight`` > 0 adds LeCam regularisation (Tseng et al., 2021: D's outputs are pulled
     towards moving averages of each other, which steadies D when data are few);
@@ -26,6 +29,7 @@ class GANConfig:
     """
 
     loss: str = "hinge"
+    conditioning: str = "label"
     steps: int | None = None
     batch_size: int | None = None
     z_dim: int = 64
@@ -45,6 +49,12 @@ class GANConfig:
     unrolled_steps: int = 0
     monitor_every: int = 250
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.conditioning not in CONDITIONING:
+            raise ValueError(f"unknown conditioning {self.conditioning!r}; choose one of {', '.join(CONDITIONING)}")
+        if self.conditioning == "per-class" and self.aux_weight > 0:
+            raise ValueError("aux_weight needs conditioning='label': a per-class D sees one class")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

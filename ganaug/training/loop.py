@@ -7,10 +7,11 @@ import time
 from typing import Any
 
 import torch
+from torch import nn
 from torch.nn.functional import cross_entropy
 from tqdm.auto import tqdm
 
-from ganaug.models import Discriminator, Generator
+from ganaug.models import Discriminator, Generator, PerClass
 from ganaug.training.checkpoint import flatten_optimizer, restore_optimizer
 from ganaug.training.config import GANConfig
 from ganaug.training.diffaugment import diff_augment, parse_policy
@@ -41,14 +42,9 @@ class GANTrainer:
         self.d_loss_fn, self.g_loss_fn = losses or (None, None)
         self.policy = parse_policy(config.diffaugment)
         torch.manual_seed(config.seed)  # network initialisation
-        self.generator = Generator(n_classes, image_shape, config.z_dim, config.g_channels).to(device)
-        self.discriminator = Discriminator(
-            n_classes,
-            image_shape,
-            config.d_channels,
-            minibatch_std=config.minibatch_std,
-            aux_classifier=config.aux_weight > 0,
-        ).to(device)
+        self.generator, self.discriminator = _networks(config, n_classes, image_shape)
+        self.generator.to(device)
+        self.discriminator.to(device)
         self.ema = make_ema(self.generator)
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=betas)
@@ -238,3 +234,22 @@ class GANTrainer:
         self.monitor_history = list(meta.get("monitor", []))
         self.train_seconds = float(meta.get("train_seconds", 0.0))
         self.lecam_anchors = [float(a) for a in meta.get("lecam_anchors", [0.0, 0.0])]
+
+
+def _networks(
+    config: GANConfig, n_classes: int, image_shape: tuple[int, int, int]
+) -> tuple[nn.Module, nn.Module]:
+    """G and D for ``config.conditioning``: one conditional pair, or one pair per class."""
+
+    def generator(k: int) -> Generator:
+        return Generator(k, image_shape, config.z_dim, config.g_channels)
+
+    def discriminator(k: int) -> Discriminator:
+        return Discriminator(
+            k, image_shape, config.d_channels, minibatch_std=config.minibatch_std,
+            aux_classifier=config.aux_weight > 0,
+        )
+
+    if config.conditioning == "per-class":
+        return PerClass(lambda: generator(1), n_classes), PerClass(lambda: discriminator(1), n_classes)
+    return generator(n_classes), discriminator(n_classes)
