@@ -11,9 +11,8 @@ import numpy as np
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.svm import SVC
 
-from ganaug import GANAugmenter, load_dataset
+from ganaug import GANAugmenter, GANResampler, load_dataset
 from ganaug.data import imbalance
-from ganaug.mixing import GANResampler
 
 train = imbalance(load_dataset("digits"), {3: 8, 5: 8, 8: 8}, seed=0)  # three rare classes
 test = load_dataset("digits", train=False)
