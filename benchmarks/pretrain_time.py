@@ -1,6 +1,6 @@
 """Wall time of `ganaug pretrain` with default settings, repeated, as JSON.
 
-    python benchmarks/pretrain_time.py --dataset digits --repeats 3
+    python benchmarks/pretrain_time.py --dataset digits --repeats 3 [--keep runs/pretrain_digits]
 
 Runs the real CLI in a subprocess (so imports and file output count) and writes
 benchmarks/results/pretrain_time_<dataset>.json with every run and their mean/min/max.
@@ -27,11 +27,14 @@ def main() -> None:
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--keep", default=None, metavar="DIR",
+                        help="keep each run's output in DIR/seed<N> (e.g. for label_consistency.py)")
     args = parser.parse_args()
     ganaug = [sys.executable, "-m", "ganaug.cli"]
     runs = []
     for seed in range(args.repeats):
-        with tempfile.TemporaryDirectory() as out:
+        with tempfile.TemporaryDirectory() as scratch:
+            out = str(Path(args.keep) / f"seed{seed}") if args.keep else scratch
             started = time.perf_counter()
             subprocess.run(
                 [*ganaug, "pretrain", "--dataset", args.dataset, "--seed", str(seed), "--device", args.device,
