@@ -68,6 +68,8 @@ gan_options = [
                  help="GAN objective [default: hinge]; mmd = generative matching network, no D."),
     click.option("--conditioning", type=click.Choice(CONDITIONING), default=None,
                  help="One conditional GAN (label) or an independent GAN per class [default: label]."),
+    click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
+                 help="GANConfig JSON (e.g. a run's config.json); flags given override it."),
 ]
 
 
@@ -97,8 +99,6 @@ def main() -> None:
 @click.option("--steps", type=click.IntRange(min=1), default=None, metavar="N",
               help="Generator updates (default: sized from the data).")
 @with_gan_options
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="GANConfig JSON (e.g. a run's config.json); flags given override it.")
 @click.option("--resume", type=click.Path(exists=True), default=None, metavar="CKPT",
               help="Continue training this checkpoint up to --steps.")
 @seed_option
@@ -257,8 +257,6 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
 @click.option("--steps", type=click.IntRange(min=1), default=None, metavar="N",
               help="GAN steps per cell (default: sized from the subset).")
 @with_gan_options
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="GANConfig JSON for the GAN; flags given override it.")
 @click.option("--no-metrics", is_flag=True, help="Skip the generative metrics (FID, KID, precision/recall…).")
 @click.option("--quick", is_flag=True, help="A 2-minute smoke run: 10/class, 2 seeds, short training.")
 @click.option("--no-report", is_flag=True, help="Write results.json only.")
