@@ -1,6 +1,6 @@
 """An ordinary digit-classifier training script; ganaug is the three lines marked `# ganaug`.
 
-Runs offline on sklearn digits in about a minute on 2 CPU cores:
+Runs offline on sklearn digits, on a CPU:
 
     python examples/wrap_dataloader.py            # with GAN augmentation
     python examples/wrap_dataloader.py --no-gan   # the same script without it

@@ -258,7 +258,7 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
               help="GAN steps per cell (default: sized from the subset).")
 @with_gan_options
 @click.option("--no-metrics", is_flag=True, help="Skip the generative metrics (FID, KID, precision/recall…).")
-@click.option("--quick", is_flag=True, help="A 2-minute smoke run: 10/class, 2 seeds, short training.")
+@click.option("--quick", is_flag=True, help="A smoke run: 10/class, 2 seeds, short training.")
 @click.option("--no-report", is_flag=True, help="Write results.json only.")
 @device_option
 @click.option("--out", type=click.Path(file_okay=False), required=True, metavar="DIR", help="Output folder.")
