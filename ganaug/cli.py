@@ -248,7 +248,7 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
 @click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seeds run are FIRST..FIRST+N-1, so another set of seeds can be added to a study.")
 @click.option("--conditions", default=",".join(CONDITION_NAMES), show_default=True, metavar="C1,C2,…",
-              help="Any of: " + ", ".join(CONDITION_NAMES) + ", gan-gated (ratio chosen by cross-validation; slower), gan-filtered (judge + copy screening).")
+              help="Any of: " + ", ".join(CONDITION_NAMES) + ", gan-gated (gan+classical at a ratio chosen by cross-validation, 0 = classical; slower), gan-filtered (judge + copy screening).")
 @click.option("--classifier", type=click.Choice(CLASSIFIER_NAMES), default="cnn", show_default=True)
 @click.option("--classifier-steps", type=click.IntRange(min=1), default=400, show_default=True,
               help="Optimiser steps per classifier (the same budget in every condition).")

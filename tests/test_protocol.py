@@ -82,15 +82,16 @@ def test_killed_run_resumes_without_recomputing_finished_cells(tmp_path, monkeyp
 def test_metrics_and_optional_safeguard_conditions(tmp_path):
     config = EvalConfig(**(TINY | {
         "per_class": (4,), "seeds": (0,), "metrics": True, "feature_steps": 60, "metric_samples": 200,
-        "conditions": ("real", "gan", "gan-gated", "gan-filtered"),
+        "conditions": ("classical", "gan", "gan-gated", "gan-filtered"),
     }))
     res = run_evaluation(config, tmp_path, progress=False)
     cell = res["cells"][0]
     assert 0 <= cell["metrics"]["label_consistency"] <= 1 and "fid" in cell["metrics"]
     gate = cell["results"]["gan-gated"]["gating"]
     assert gate["chosen"] in gate["candidates"] and gate["reason"]
-    if gate["chosen"] == 0:  # gate shut: exactly the real-only classifier
-        assert cell["results"]["gan-gated"]["accuracy"] == cell["results"]["real"]["accuracy"]
+    assert gate["candidates"] == [0.0, 0.5, 1.0]
+    if gate["chosen"] == 0:  # gate shut: exactly the classical-augmentation classifier
+        assert cell["results"]["gan-gated"]["accuracy"] == cell["results"]["classical"]["accuracy"]
     assert cell["results"]["gan-filtered"]["filter"]["drawn"] > 0
     assert res["summary"]["metrics"][0]["per_class"] == 4
 

@@ -3,7 +3,7 @@
 The GAN saw every real image, validation folds included, so its samples can flatter a
 validation fold. The rule is therefore conservative: a ratio above 0 is chosen only when its
 fold-paired gain over ratio 0 exceeds one standard error; otherwise the gate stays shut and
-the classifier trains on real data alone.
+the classifier trains exactly as it would without synthetic data (the ``baseline``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def choose_ratio(
     candidates: tuple[float, ...] = DEFAULT_CANDIDATES,
     folds: int = 3,
     seed: int = 0,
+    baseline: str = "real-only",
 ) -> dict[str, Any]:
     """Cross-validate each synthetic ratio on ``real`` and choose one.
 
@@ -36,6 +37,7 @@ def choose_ratio(
         candidates: ratios to try; 0 is always added.
         folds: stratified folds (at most the smallest class count, at least 2).
         seed: fold assignment.
+        baseline: what ratio 0 trains on, named in the reason (e.g. ``"classical"``).
 
     Returns:
         ``{"candidates", "folds", "cv_accuracy" (ratio -> mean), "gain_vs_0" (ratio -> mean,
@@ -58,14 +60,14 @@ def choose_ratio(
     if passing:
         chosen = max(passing, key=lambda r: (passing[r], -r))
         reason = (
-            f"ratio {chosen:g} beat real-only by {100 * passing[chosen]:+.1f} points over {k} folds, "
+            f"ratio {chosen:g} beat {baseline} by {100 * passing[chosen]:+.1f} points over {k} folds, "
             f"more than one standard error ({100 * gains[chosen][1]:.1f})"
         )
     else:
         chosen = 0.0
         best = max(gains, key=lambda r: gains[r][0]) if gains else None
         reason = (
-            "no ratio beat real-only by more than one standard error"
+            f"no ratio beat {baseline} by more than one standard error"
             + (f" (best: {best:g}, {100 * gains[best][0]:+.1f} ± {100 * gains[best][1]:.1f} points)" if best is not None else "")
             + "; synthetic data switched off"
         )

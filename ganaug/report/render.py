@@ -265,9 +265,9 @@ def _safeguards_section(cells: list[dict]) -> list[Block]:
     blocks: list[Block] = [Heading("Safeguards")]
     if gated:
         blocks.append(Text(
-            "gan-gated picks the synthetic ratio by cross-validation on the real training subset; "
-            "a ratio above 0 must beat real-only by more than one standard error, else synthetic "
-            "data are switched off."
+            "gan-gated is gan+classical at the synthetic ratio chosen by cross-validation on the "
+            "real training subset; a ratio above 0 must beat ratio 0 (the classical condition) by "
+            "more than one standard error, else synthetic data are switched off."
         ))
         rows = []
         for c in sorted(gated, key=lambda c: (c.get("per_class", 0), c.get("seed", 0))):
