@@ -35,7 +35,8 @@ class GANAugmenter(BaseEstimator):
         value_range_: ``(low, high)`` of the training pixels; samples come back in it.
         dtype_: pixel dtype of the training data; samples come back in it.
         generator_: the EMA generator (``torch.nn.Module``, eval mode) that samples come from.
-        config_: the `GANConfig` actually used, with data-sized values filled in.
+        config_: the `GANConfig` actually used, with data-sized values filled in and
+            ``loss="auto"`` resolved (see `auto_loss`).
         history_: losses over training; ``monitor_``: mode-collapse checks.
         n_steps_: generator updates done.
 
@@ -136,18 +137,19 @@ class GANAugmenter(BaseEstimator):
         index_of = {int(c): i for i, c in enumerate(classes)}
         y_idx = torch.as_tensor([index_of[int(v)] for v in labels], dtype=torch.long)
 
+        smallest = int(np.unique(labels, return_counts=True)[1].min())
         device = resolve_device(self.device)
         resume = self.warm_start and hasattr(self, "trainer_")
         if resume:
             self._check_resume(images, classes)
-            config = resolve(config, len(images), images.shape[1] * images.shape[2])
+            config = resolve(config, len(images), images.shape[1] * images.shape[2], smallest)
             # Widths are fixed by the checkpoint; the rest (steps, rates…) may change.
             config = dataclasses.replace(
                 config, **{k: getattr(self.trainer_.config, k) for k in ("g_channels", "d_channels", "z_dim")}
             )
             self.trainer_.config = config
         else:
-            config = resolve(config, len(images), images.shape[1] * images.shape[2])
+            config = resolve(config, len(images), images.shape[1] * images.shape[2], smallest)
             self.trainer_ = GANTrainer(config, len(classes), tuple(x.shape[1:]), device)
         self.config_ = config
         self.trainer_.train(x.to(device), y_idx.to(device), config.steps, progress=self.verbose)

@@ -64,8 +64,9 @@ dataset_options = [
 
 
 gan_options = [
-    click.option("--loss", type=click.Choice(sorted(LOSSES)), default=None,
-                 help="GAN objective [default: hinge]; mmd = generative matching network, no D."),
+    click.option("--loss", type=click.Choice(["auto", *sorted(LOSSES)]), default=None,
+                 help="GAN objective [default: auto = mmd (generative matching network, no D) when the "
+                      "smallest class has < 100 images, else hinge]."),
     click.option("--conditioning", type=click.Choice(CONDITIONING), default=None,
                  help="One conditional GAN (label) or an independent GAN per class [default: label]."),
     click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,

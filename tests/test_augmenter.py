@@ -135,7 +135,9 @@ def test_truncated_foreign_and_missing_checkpoints(small_aug, tmp_path):
         GANAugmenter.load(empty)
 
 
-@pytest.mark.parametrize("option", [{}, {"lecam_weight": 0.3}], ids=["default", "lecam"])
+@pytest.mark.parametrize(
+    "option", [{"loss": "mmd"}, {"loss": "hinge"}, {"loss": "hinge", "lecam_weight": 0.3}], ids=["mmd", "hinge", "lecam"]
+)
 def test_resumed_training_matches_uninterrupted_training(digits, tmp_path, option):
     # Stateful options (LeCam's moving anchors) must travel in the checkpoint too.
     params = dict(batch_size=16, monitor_every=10, verbose=False, seed=3, device="cpu", **option)

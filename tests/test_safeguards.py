@@ -83,7 +83,7 @@ def test_conditional_mmd_sees_distribution_and_label_mismatches():
 def test_mmd_and_unrolled_variants_train_and_sample(digits):
     mmd = GANAugmenter(loss="mmd", steps=20, batch_size=32, verbose=False).fit(digits)
     assert mmd.history_["d_loss"][-1] == 0.0 and mmd.sample(5, seed=0)[0].shape == (5, 8, 8)
-    unrolled = GANAugmenter(unrolled_steps=2, steps=4, batch_size=16, verbose=False).fit(digits)
+    unrolled = GANAugmenter(loss="hinge", unrolled_steps=2, steps=4, batch_size=16, verbose=False).fit(digits)
     assert unrolled.n_steps_ == 4
 
 
@@ -97,7 +97,7 @@ def test_lecam_penalises_only_scores_that_cross_the_other_anchor():
 
 
 def test_lecam_changes_training_and_moves_its_anchors(digits):
-    params = dict(steps=6, batch_size=16, verbose=False, seed=1)
+    params = dict(loss="hinge", steps=6, batch_size=16, verbose=False, seed=1)
     plain = GANAugmenter(**params).fit(digits)
     lecam = GANAugmenter(lecam_weight=1.0, **params).fit(digits)
     assert lecam.history_["d_loss"] != plain.history_["d_loss"]
@@ -132,7 +132,7 @@ def test_per_class_wrapper_routes_each_row_to_its_own_network():
 
 
 def test_per_class_gan_keeps_classes_independent_and_round_trips(digits, tmp_path):
-    aug = GANAugmenter(conditioning="per-class", steps=6, batch_size=32, verbose=False).fit(digits)
+    aug = GANAugmenter(loss="hinge", conditioning="per-class", steps=6, batch_size=32, verbose=False).fit(digits)
     assert len(aug.generator_.nets) == 10
     threes = aug.sample(8, labels=3, seed=0)[0]
     with torch.no_grad():  # wrecking every other class's generator leaves class 3 untouched
@@ -165,3 +165,12 @@ def test_collapse_alarm_fires_on_a_deliberately_collapsed_run(digits, monkeypatc
 
 def test_collapse_alarm_is_quiet_on_a_healthy_run(small_aug):
     assert small_aug.monitor_[-1]["collapsed"] == []
+
+
+def test_collapse_alarm_is_quiet_on_a_default_few_shot_run(digits):
+    from ganaug.data import few_shot
+
+    subset, _ = few_shot(digits, 10, seed=0)  # few images: the default resolves to the matching network
+    aug = GANAugmenter(seed=0, verbose=False).fit(subset)
+    assert aug.config_.loss == "mmd" and aug.n_steps_ == aug.config_.steps
+    assert all(check["collapsed"] == [] for check in aug.monitor_)

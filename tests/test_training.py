@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -92,3 +93,25 @@ def test_config_json_round_trip(tmp_path):
     assert GANConfig.from_json(tmp_path / "c.json") == cfg
     with pytest.raises(ValueError, match="unknown GANConfig field"):
         GANConfig.from_dict({"learning_rate": 1})
+
+
+def test_auto_loss_follows_the_data_and_the_options():
+    from ganaug.training import AUTO_MMD_BELOW, resolve
+
+    few, many = AUTO_MMD_BELOW - 1, AUTO_MMD_BELOW
+    assert resolve(GANConfig(), 500, 64, smallest_class=few).loss == "mmd"
+    assert resolve(GANConfig(), 5000, 64, smallest_class=many).loss == "hinge"
+    assert resolve(GANConfig(lecam_weight=0.3), 50, 64, smallest_class=5).loss == "hinge"  # asks for a D
+    assert resolve(GANConfig(loss="minimax"), 50, 64, smallest_class=5).loss == "minimax"  # explicit wins
+
+
+def test_default_augmenter_records_the_objective_it_resolved(digits, tmp_path):
+    from ganaug import GANAugmenter
+    from ganaug.data import few_shot
+
+    subset, _ = few_shot(digits, 10, seed=0)
+    aug = GANAugmenter(steps=4, verbose=False).fit(subset)
+    assert aug.loss == "auto" and aug.config_.loss == "mmd"
+    loaded = GANAugmenter.load(aug.save(tmp_path / "a.safetensors"), device="cpu", verbose=False)
+    assert loaded.config_.loss == "mmd"
+    np.testing.assert_array_equal(aug.sample(10, seed=0)[0], loaded.sample(10, seed=0)[0])

@@ -1,7 +1,14 @@
 """GAN training: losses, DiffAugment, EMA, the alternating loop, monitor and checkpoint I/O."""
 
 from ganaug.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ganaug.training.config import GANConfig, auto_size, auto_steps, resolve
+from ganaug.training.config import (
+    AUTO_MMD_BELOW,
+    GANConfig,
+    auto_loss,
+    auto_size,
+    auto_steps,
+    resolve,
+)
 from ganaug.training.diffaugment import POLICIES, diff_augment, parse_policy
 from ganaug.training.loop import GANTrainer
 from ganaug.training.losses import LOSSES, get_loss
@@ -17,6 +24,8 @@ __all__ = [
     "auto_size",
     "auto_steps",
     "resolve",
+    "auto_loss",
+    "AUTO_MMD_BELOW",
     "diff_augment",
     "get_loss",
     "load_checkpoint",

@@ -1,0 +1,132 @@
+"""Every GAN variant beside the baselines: one table per dataset, gains paired by seed.
+
+    python benchmarks/variants.py                  # every dataset with results
+    python benchmarks/variants.py --dataset mnist5k
+
+Reads benchmarks/results/accuracy_<dataset>_*.json (written by accuracy.py). Variant runs may
+skip the baseline conditions to save time (``--conditions gan,gan+classical,synthetic``): the
+``real`` and ``classical`` classifiers do not depend on the GAN, so for every (real/class,
+seed) cell they are taken from the dataset's ``default`` run and paired with the variant's
+cell of the same subset and seed. Where a variant run did train its own baselines, they must
+equal the default run's, else the script stops: a mismatch would mean the pairing is broken.
+
+Writes benchmarks/results/variants_<dataset>.json and prints Markdown tables: the paired gain
+of every GAN condition over ``classical`` (mean [95 % interval], points), and the CAS
+(``synthetic``: a classifier trained on GAN samples alone) beside ``real``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ganaug.evaluation.stats import paired_gain, summarize
+
+RESULTS = Path(__file__).parent / "results"
+BASELINES = ("real", "classical")
+GAINED = ("gan", "gan+classical", "gan-gated", "gan-filtered")
+
+
+def _cells(results: dict) -> dict[tuple[int, int], dict]:
+    return {(c["per_class"], c["seed"]): c["results"] for c in results["cells"]}
+
+
+def _gan_changes(settings: dict, reference: dict) -> dict:
+    return {k: v for k, v in settings["gan"].items() if reference["gan"].get(k) != v and k != "seed"}
+
+
+def collect(dataset: str) -> dict:
+    """Pair every variant of ``dataset`` with the default run's baselines; gains and CAS."""
+    runs = {p.stem.removeprefix(f"accuracy_{dataset}_"): json.loads(p.read_text()) for p in sorted(RESULTS.glob(f"accuracy_{dataset}_*.json"))}
+    if "default" not in runs:
+        raise SystemExit(f"no baseline run: benchmarks/results/accuracy_{dataset}_default.json is missing")
+    reference = runs["default"]["settings"]
+    base = _cells(runs["default"])
+    rows = []
+    for variant, results in runs.items():
+        cells = _cells(results)
+        missing = sorted(set(cells) - set(base))
+        if missing:
+            raise SystemExit(f"{variant}: cells {missing} have no baseline in the default run")
+        for key, res in cells.items():
+            for b in BASELINES:
+                if b in res and abs(res[b]["accuracy"] - base[key][b]["accuracy"]) > 1e-9:
+                    raise SystemExit(f"{variant}: {b} at {key} differs from the default run's; the pairing is broken")
+        for cond in [c for c in results["settings"]["conditions"] if c in (*GAINED, "synthetic")]:
+            for n in sorted({k[0] for k in cells}):
+                keys = sorted(k for k in cells if k[0] == n)
+                acc = [cells[k][cond]["accuracy"] for k in keys]
+                row = {
+                    "variant": variant, "condition": cond, "per_class": n, "seeds": [k[1] for k in keys],
+                    "accuracy": summarize(acc),
+                }
+                if cond == "synthetic":
+                    row["vs_real"] = paired_gain(acc, [base[k]["real"]["accuracy"] for k in keys])
+                else:
+                    row["vs_classical"] = paired_gain(acc, [base[k]["classical"]["accuracy"] for k in keys])
+                rows.append(row)
+    return {
+        "dataset": dataset,
+        "machine": runs["default"]["machine"],
+        "variants": {v: {"gan_changes": _gan_changes(r["settings"], reference), "command": r["command"],
+                         "wall_seconds": r["wall_seconds"], "created": r["created"]} for v, r in runs.items()},
+        "baselines": [
+            {"condition": b, "per_class": n, "accuracy": summarize([base[k][b]["accuracy"] for k in sorted(base) if k[0] == n])}
+            for b in BASELINES for n in sorted({k[0] for k in base})
+        ],
+        "rows": rows,
+    }
+
+
+def _interval(g: dict) -> str:
+    if g["ci_low"] is None:
+        return f"{100 * g['mean']:+.1f}"
+    return f"{100 * g['mean']:+.1f} [{100 * g['ci_low']:+.1f}, {100 * g['ci_high']:+.1f}]"
+
+
+def _label(variant: str, info: dict) -> str:
+    changes = ", ".join(f"{k}={json.dumps(v)}" for k, v in info["gan_changes"].items())
+    return f"{variant}" + (f" (`{changes}`)" if changes else "")
+
+
+def table(collected: dict) -> str:
+    rows, variants = collected["rows"], collected["variants"]
+    sizes = sorted({r["per_class"] for r in rows})
+    head = "| variant | condition | " + " | ".join(f"{n}/class" for n in sizes) + " |"
+    rule = "|---|---|" + "---|" * len(sizes)
+    by = {(r["variant"], r["condition"], r["per_class"]): r for r in rows}
+    pairs = sorted({(r["variant"], r["condition"]) for r in rows}, key=lambda p: (p[0] != "default", p[0], p[1]))
+    lines = [f"**{collected['dataset']}** — paired gain over `classical`, points, mean [95 % interval] over the seeds ({collected['machine']})", "", head, rule]
+    for v, c in pairs:
+        if c == "synthetic":
+            continue
+        cells = [_interval(by[(v, c, n)]["vs_classical"]) if (v, c, n) in by else "—" for n in sizes]
+        lines.append(f"| {_label(v, variants[v])} | {c} | " + " | ".join(cells) + " |")
+    lines += ["", f"**{collected['dataset']}** — CAS: accuracy % of a classifier trained on GAN samples only (`synthetic`), and its gap to `real`", "", head.replace("condition", "CAS (gap to real)"), rule]
+    real = {b["per_class"]: b["accuracy"]["mean"] for b in collected["baselines"] if b["condition"] == "real"}
+    lines.append("| real data | — | " + " | ".join(f"{100 * real[n]:.1f}" for n in sizes) + " |")
+    for v, c in pairs:
+        if c != "synthetic":
+            continue
+        cells = [
+            f"{100 * by[(v, c, n)]['accuracy']['mean']:.1f} ({100 * by[(v, c, n)]['vs_real']['mean']:+.1f})" if (v, c, n) in by else "—"
+            for n in sizes
+        ]
+        lines.append(f"| {_label(v, variants[v])} | synthetic | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", action="append", help="default: every dataset with a default run")
+    args = parser.parse_args()
+    datasets = args.dataset or sorted(p.stem.split("_")[1] for p in RESULTS.glob("accuracy_*_default.json"))
+    for dataset in datasets:
+        collected = collect(dataset)
+        (RESULTS / f"variants_{dataset}.json").write_text(json.dumps(collected, indent=1) + "\n")
+        print(table(collected), "\n")
+
+
+if __name__ == "__main__":
+    main()
