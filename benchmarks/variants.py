@@ -6,9 +6,11 @@
 Reads benchmarks/results/accuracy_<dataset>_*.json (written by accuracy.py). Variant runs may
 skip the baseline conditions to save time (``--conditions gan,gan+classical,synthetic``): the
 ``real`` and ``classical`` classifiers do not depend on the GAN, so for every (real/class,
-seed) cell they are taken from the dataset's ``default`` run and paired with the variant's
-cell of the same subset and seed. Where a variant run did train its own baselines, they must
-equal the default run's, else the script stops: a mismatch would mean the pairing is broken.
+seed) cell they are taken from the baseline run (``hinge``, else ``default``: the first that
+trained them) and paired with the variant's cell of the same subset and seed. Where another
+run trained its own baselines too, they must equal the baseline run's, else the script stops:
+a mismatch would mean the pairing is broken. The row of the configuration ``GANConfig()``
+trains at these sizes (``loss="auto"`` resolved) is marked "default".
 
 Writes benchmarks/results/variants_<dataset>.json and prints Markdown tables: the paired gain
 of every GAN condition over ``classical`` (mean [95 % interval], points), and the CAS
@@ -22,6 +24,7 @@ import json
 from pathlib import Path
 
 from ganaug.evaluation.stats import paired_gain, summarize
+from ganaug.training.config import GANConfig, auto_loss
 
 RESULTS = Path(__file__).parent / "results"
 BASELINES = ("real", "classical")
@@ -32,27 +35,37 @@ def _cells(results: dict) -> dict[tuple[int, int], dict]:
     return {(c["per_class"], c["seed"]): c["results"] for c in results["cells"]}
 
 
-def _gan_changes(settings: dict, reference: dict) -> dict:
-    return {k: v for k, v in settings["gan"].items() if reference["gan"].get(k) != v and k != "seed"}
+def _gan_changes(settings: dict) -> dict:
+    """GAN settings that differ from today's defaults (``loss`` always shown)."""
+    defaults = GANConfig().to_dict()
+    return {k: v for k, v in settings["gan"].items() if k == "loss" or (k != "seed" and defaults.get(k) != v)}
+
+
+def _is_default(settings: dict) -> bool:
+    """Does the run train what ``GANConfig()`` resolves to at each of its sizes?"""
+    changes = _gan_changes(settings)
+    default_loss = {auto_loss(GANConfig(), n) for n in settings["per_class"]}
+    return set(changes) == {"loss"} and default_loss == {changes["loss"]}
 
 
 def collect(dataset: str) -> dict:
     """Pair every variant of ``dataset`` with the default run's baselines; gains and CAS."""
     runs = {p.stem.removeprefix(f"accuracy_{dataset}_"): json.loads(p.read_text()) for p in sorted(RESULTS.glob(f"accuracy_{dataset}_*.json"))}
-    if "default" not in runs:
-        raise SystemExit(f"no baseline run: benchmarks/results/accuracy_{dataset}_default.json is missing")
-    reference = runs["default"]["settings"]
-    base = _cells(runs["default"])
+    with_baselines = [v for v in ("hinge", "default", *runs) if v in runs and set(BASELINES) <= set(runs[v]["settings"]["conditions"])]
+    if not with_baselines:
+        raise SystemExit(f"no run of {dataset} in {RESULTS} trained the baselines {BASELINES}")
+    source = with_baselines[0]
+    base = _cells(runs[source])
     rows = []
     for variant, results in runs.items():
         cells = _cells(results)
         missing = sorted(set(cells) - set(base))
         if missing:
-            raise SystemExit(f"{variant}: cells {missing} have no baseline in the default run")
+            raise SystemExit(f"{variant}: cells {missing} have no baseline in the {source} run")
         for key, res in cells.items():
             for b in BASELINES:
                 if b in res and abs(res[b]["accuracy"] - base[key][b]["accuracy"]) > 1e-9:
-                    raise SystemExit(f"{variant}: {b} at {key} differs from the default run's; the pairing is broken")
+                    raise SystemExit(f"{variant}: {b} at {key} differs from the {source} run's; the pairing is broken")
         for cond in [c for c in results["settings"]["conditions"] if c in (*GAINED, "synthetic")]:
             for n in sorted({k[0] for k in cells}):
                 keys = sorted(k for k in cells if k[0] == n)
@@ -68,8 +81,9 @@ def collect(dataset: str) -> dict:
                 rows.append(row)
     return {
         "dataset": dataset,
-        "machine": runs["default"]["machine"],
-        "variants": {v: {"gan_changes": _gan_changes(r["settings"], reference), "command": r["command"],
+        "machine": runs[source]["machine"],
+        "baseline_run": source,
+        "variants": {v: {"gan_changes": _gan_changes(r["settings"]), "default": _is_default(r["settings"]), "command": r["command"],
                          "wall_seconds": r["wall_seconds"], "created": r["created"]} for v, r in runs.items()},
         "baselines": [
             {"condition": b, "per_class": n, "accuracy": summarize([base[k][b]["accuracy"] for k in sorted(base) if k[0] == n])}
@@ -87,7 +101,7 @@ def _interval(g: dict) -> str:
 
 def _label(variant: str, info: dict) -> str:
     changes = ", ".join(f"{k}={json.dumps(v)}" for k, v in info["gan_changes"].items())
-    return f"{variant}" + (f" (`{changes}`)" if changes else "")
+    return ("**default** " if info["default"] else "") + f"{variant}" + (f" (`{changes}`)" if changes else "")
 
 
 def table(collected: dict) -> str:
@@ -96,7 +110,8 @@ def table(collected: dict) -> str:
     head = "| variant | condition | " + " | ".join(f"{n}/class" for n in sizes) + " |"
     rule = "|---|---|" + "---|" * len(sizes)
     by = {(r["variant"], r["condition"], r["per_class"]): r for r in rows}
-    pairs = sorted({(r["variant"], r["condition"]) for r in rows}, key=lambda p: (p[0] != "default", p[0], p[1]))
+    order = {"gan": 0, "gan+classical": 1, "gan-gated": 2, "gan-filtered": 3, "synthetic": 4}
+    pairs = sorted({(r["variant"], r["condition"]) for r in rows}, key=lambda p: (not variants[p[0]]["default"], p[0], order[p[1]]))
     lines = [f"**{collected['dataset']}** — paired gain over `classical`, points, mean [95 % interval] over the seeds ({collected['machine']})", "", head, rule]
     for v, c in pairs:
         if c == "synthetic":
@@ -121,7 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", action="append", help="default: every dataset with a default run")
     args = parser.parse_args()
-    datasets = args.dataset or sorted(p.stem.split("_")[1] for p in RESULTS.glob("accuracy_*_default.json"))
+    datasets = args.dataset or sorted({p.stem.split("_")[1] for p in RESULTS.glob("accuracy_*_*.json")})
     for dataset in datasets:
         collected = collect(dataset)
         (RESULTS / f"variants_{dataset}.json").write_text(json.dumps(collected, indent=1) + "\n")

@@ -33,7 +33,7 @@ def _cell(n: int, seed: int) -> dict:
     return {
         "per_class": n, "seed": seed, "n_train": n * len(CLASSES),
         "gan": {
-            "steps": 100, "train_seconds": 1.0,
+            "loss": "mmd", "steps": 100, "train_seconds": 1.0,
             "history": {"step": steps, "d_loss": [1.4, 1.2, 1.1], "g_loss": [0.7, 0.9, 1.0],
                         "d_real": [0.5, 0.6, 0.6], "d_fake": [0.5, 0.4, 0.4]},
             "monitor": [{"step": s, "ratios": {c: 0.5 + 0.1 * i for i, c in enumerate(CLASSES)},
@@ -74,7 +74,7 @@ def make_results(folder: Path) -> dict:
         "machine": "x86_64, 2 cores",
         "settings": {"dataset": "digits", "per_class": list(SIZES), "seeds": list(SEEDS),
                      "conditions": list(CONDITIONS), "classifier": "cnn", "classifier_steps": 600,
-                     "ratio": 1.0, "gan": {"steps": 100}, "n_pool": 1347, "n_test": 450,
+                     "ratio": 1.0, "gan": {"loss": "auto", "steps": 100}, "n_pool": 1347, "n_test": 450,
                      "class_names": CLASSES},
         "cells": [_cell(n, s) for n in SIZES for s in SEEDS],
         "summary": {
@@ -162,3 +162,8 @@ def test_renders_what_exists_when_optional_parts_are_missing(tmp_path):
     assert "Generative metrics" not in text
     assert "| per class | real | gan |" in text
     assert "No sample grid" in text and html.is_file()
+
+
+def test_settings_say_what_the_auto_objective_resolved_to(report):
+    md, _ = report
+    assert "| GAN objective | auto → mmd |" in md.read_text()

@@ -321,7 +321,7 @@ def run_evaluation(
                         title=f"{config.dataset}: GAN trained on {n}/class, seed {seed}")
             record["samples_png"] = f"samples/n{n}_seed{seed}.png"
             record["gan"] = {
-                "steps": aug.n_steps_, "train_seconds": round(aug.trainer_.train_seconds, 2),
+                "loss": aug.config_.loss, "steps": aug.n_steps_, "train_seconds": round(aug.trainer_.train_seconds, 2),
                 "history": aug.history_, "monitor": aug.monitor_,
                 "collapsed": aug.monitor_[-1]["collapsed"] if aug.monitor_ else [],
             }

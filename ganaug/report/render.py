@@ -170,6 +170,7 @@ def _header(data: dict) -> list[Block]:
         ("classifier", _text(s.get("classifier"))),
         ("classifier steps", _text(s.get("classifier_steps"))),
         ("synthetic : real ratio", _text(s.get("ratio"))),
+        ("GAN objective", _gan_objective(s, data.get("cells") or [])),
         ("pool images", _text(s.get("n_pool"))),
         ("test images", _text(s.get("n_test"))),
         ("device", _text(data.get("device"))),
@@ -183,6 +184,15 @@ def _header(data: dict) -> list[Block]:
         Heading("How to read this"),
         Text(HOW_TO_READ),
     ]
+
+
+def _gan_objective(settings: dict, cells: list[dict]) -> str:
+    """The configured loss and, for ``auto``, what it resolved to in the cells."""
+    asked = (settings.get("gan") or {}).get("loss")
+    ran = sorted({(c.get("gan") or {}).get("loss") for c in cells} - {None})
+    if asked is None:
+        return MISSING
+    return f"{asked} → {', '.join(ran)}" if ran and ran != [asked] else str(asked)
 
 
 def _accuracy_section(summary: dict, conditions: list[str], fig_dir: Path) -> list[Block]:
