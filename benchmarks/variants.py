@@ -84,12 +84,24 @@ def collect(dataset: str) -> dict:
         "machine": runs[source]["machine"],
         "baseline_run": source,
         "variants": {v: {"gan_changes": _gan_changes(r["settings"]), "default": _is_default(r["settings"]), "command": r["command"],
-                         "wall_seconds": r["wall_seconds"], "created": r["created"]} for v, r in runs.items()},
+                         "wall_seconds": r["wall_seconds"], "created": r["created"], **_gan_health(r)} for v, r in runs.items()},
         "baselines": [
             {"condition": b, "per_class": n, "accuracy": summarize([base[k][b]["accuracy"] for k in sorted(base) if k[0] == n])}
             for b in BASELINES for n in sorted({k[0] for k in base})
         ],
         "rows": rows,
+    }
+
+
+def _gan_health(results: dict) -> dict:
+    """Collapse alarms and GAN training time over a run's cells."""
+    gans = [c["gan"] for c in results["cells"] if c.get("gan")]
+    seconds = sorted(g["train_seconds"] for g in gans)
+    return {
+        "cells": len(gans),
+        "cells_alarmed": sum(bool(g["collapsed"]) for g in gans),
+        "classes_alarmed": sum(len(g["collapsed"]) for g in gans),
+        "gan_seconds": {"min": seconds[0], "median": seconds[len(seconds) // 2], "max": seconds[-1]} if seconds else None,
     }
 
 
@@ -129,6 +141,12 @@ def table(collected: dict) -> str:
             for n in sizes
         ]
         lines.append(f"| {_label(v, variants[v])} | synthetic | " + " | ".join(cells) + " |")
+    lines += ["", f"**{collected['dataset']}** — GAN health over all cells: collapse alarms and training time", "",
+              "| variant | cells with an alarm | class alarms | GAN training s (min / median / max) |", "|---|---|---|---|"]
+    for v, info in sorted(variants.items(), key=lambda kv: (not kv[1]["default"], kv[0])):
+        t = info["gan_seconds"]
+        span = f"{t['min']:.0f} / {t['median']:.0f} / {t['max']:.0f}" if t else "—"
+        lines.append(f"| {_label(v, info)} | {info['cells_alarmed']} of {info['cells']} | {info['classes_alarmed']} | {span} |")
     return "\n".join(lines)
 
 

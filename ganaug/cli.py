@@ -154,7 +154,8 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
     loss_curves(aug.history_, path=out_dir / "losses.png")
     diversity_curves(aug.monitor_, CollapseMonitor.threshold, path=out_dir / "diversity.png")
     collapsed = aug.monitor_[-1]["collapsed"] if aug.monitor_ else []
-    _echo(quiet, f"done in {seconds:.0f} s ({aug.n_steps_} steps on {aug.device_}); checkpoint: {ckpt}")
+    objective = f"{aug.loss} → {aug.config_.loss}" if aug.loss != aug.config_.loss else aug.config_.loss
+    _echo(quiet, f"done in {seconds:.0f} s ({aug.n_steps_} steps of {objective} on {aug.device_}); checkpoint: {ckpt}")
     if collapsed:
         names = [aug.class_names_[int(c)] for c in collapsed]
         click.echo(f"warning: mode-collapse alarm for class(es) {', '.join(names)} (see {out_dir / 'diversity.png'})", err=True)

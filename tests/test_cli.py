@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -22,6 +23,8 @@ def trained(tmp_path_factory):
 def test_pretrain_writes_checkpoint_config_and_figures(trained):
     for name in ("augmenter.safetensors", "augmenter.json", "config.json", "samples.png", "losses.png", "diversity.png"):
         assert (trained / name).is_file(), name
+    config = json.loads((trained / "config.json").read_text())
+    assert config["loss"] == "mmd"  # 10 images per class: "auto" trained the matching network
 
 
 def test_sample_to_npz_and_png(trained, tmp_path):

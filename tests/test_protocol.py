@@ -89,7 +89,7 @@ def test_metrics_and_optional_safeguard_conditions(tmp_path):
     assert 0 <= cell["metrics"]["label_consistency"] <= 1 and "fid" in cell["metrics"]
     gate = cell["results"]["gan-gated"]["gating"]
     assert gate["chosen"] in gate["candidates"] and gate["reason"]
-    assert gate["candidates"] == [0.0, 0.5, 1.0]
+    assert gate["candidates"] == [0.0, 0.5, 1.0] and gate["fold_gans"] == gate["folds"]  # no GAN saw its validation fold
     if gate["chosen"] == 0:  # gate shut: exactly the classical-augmentation classifier
         assert cell["results"]["gan-gated"]["accuracy"] == cell["results"]["classical"]["accuracy"]
     assert cell["results"]["gan-filtered"]["filter"]["drawn"] > 0

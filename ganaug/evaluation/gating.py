@@ -1,9 +1,10 @@
 """Never-worse gating: pick the synthetic ratio (0 included) by cross-validation on real data.
 
-The GAN saw every real image, validation folds included, so its samples can flatter a
-validation fold. The rule is therefore conservative: a ratio above 0 is chosen only when its
-fold-paired gain over ratio 0 exceeds one standard error; otherwise the gate stays shut and
-the classifier trains exactly as it would without synthetic data (the ``baseline``).
+A GAN that saw the validation fold would flatter it, so ``fit_score`` should draw synthetic
+data from a GAN trained on the training part only (the evaluation protocol does). The rule
+is conservative as well: a ratio above 0 is chosen only when its fold-paired gain over ratio 0
+exceeds one standard error; otherwise the gate stays shut and the classifier trains exactly as
+it would without synthetic data (the ``baseline``).
 """
 
 from __future__ import annotations

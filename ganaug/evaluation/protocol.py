@@ -237,18 +237,28 @@ def _gated(
 
     Ratio 0 is exactly the ``classical`` condition, the strongest baseline without a GAN, so a
     shut gate can never fall below it. Candidates are 0, half the configured ratio and the
-    configured ratio; the CV classifiers train for half the step budget.
+    configured ratio; the CV classifiers train for half the step budget. Each fold draws its
+    synthetic data from a GAN trained on that fold's training part only: the cell's GAN has
+    seen the validation images, and its samples of them would flatter a ratio above 0.
     """
     from ganaug.evaluation.gating import choose_ratio
 
     started = time.perf_counter()
     cv_config = dataclasses.replace(config, classifier_steps=max(50, config.classifier_steps // 2))
+    fold_gans: dict[bytes, GANAugmenter] = {}
 
     def condition(ratio: float) -> str:
         return "gan+classical" if ratio > 0 else "classical"
 
+    def fold_gan(train_part: ArrayDataset) -> GANAugmenter:
+        key = train_part.indices.tobytes()
+        if key not in fold_gans:
+            gan = GANAugmenter.from_config(dataclasses.replace(config.gan, seed=cell.seed), device=config.device, verbose=False)
+            fold_gans[key] = gan.fit(train_part)
+        return fold_gans[key]
+
     def fit_score(train_part: ArrayDataset, ratio: float, val_part: ArrayDataset) -> float:
-        part = dataclasses.replace(cell, subset=train_part)
+        part = dataclasses.replace(cell, subset=train_part, augmenter=fold_gan(train_part) if ratio > 0 else None)
         scored = train_and_score(condition(ratio), part, val_part, dataclasses.replace(cv_config, ratio=ratio), n_classes, classifier_factory)
         return scored["accuracy"]
 
@@ -256,6 +266,7 @@ def _gated(
     gate = choose_ratio(cell.subset, fit_score, candidates=candidates, seed=cell.seed, baseline="classical")
     chosen = dataclasses.replace(config, ratio=gate["chosen"])
     result = train_and_score(condition(gate["chosen"]), cell, test, chosen, n_classes, classifier_factory)
+    gate["fold_gans"] = len(fold_gans)
     return result | {"gating": gate, "seconds": round(time.perf_counter() - started, 2)}
 
 

@@ -276,8 +276,9 @@ def _safeguards_section(cells: list[dict]) -> list[Block]:
     if gated:
         blocks.append(Text(
             "gan-gated is gan+classical at the synthetic ratio chosen by cross-validation on the "
-            "real training subset; a ratio above 0 must beat ratio 0 (the classical condition) by "
-            "more than one standard error, else synthetic data are switched off."
+            "real training subset (each fold's synthetic data from a GAN trained without that fold); "
+            "a ratio above 0 must beat ratio 0 (the classical condition) by more than one standard "
+            "error, else synthetic data are switched off."
         ))
         rows = []
         for c in sorted(gated, key=lambda c: (c.get("per_class", 0), c.get("seed", 0))):
