@@ -7,7 +7,10 @@
 Each run works in benchmarks/runs/<dataset>_<variant>/ (not committed; rerunning resumes from
 the cells already there) and writes benchmarks/results/accuracy_<dataset>_<variant>.json: the
 settings, every cell's accuracies and generative metrics, and the summary statistics.
-``--variant NAME --gan '{"loss": "minimax"}'`` runs a GAN variant under its own name.
+``--variant NAME --gan '{"loss": "minimax"}'`` runs a GAN variant under its own name (the
+``default`` variant is today's ``GANConfig()``); a variant may skip ``real`` and ``classical``
+(``--conditions gan,gan+classical,synthetic``) and benchmarks/variants.py pairs it with the
+baseline run's cells.
 """
 
 from __future__ import annotations
