@@ -230,6 +230,11 @@ def train_and_score(
     return _score(predicted, test, n_classes) | {"seconds": round(time.perf_counter() - started, 2)}
 
 
+def _train_gan(subset: ArrayDataset, config: EvalConfig, seed: int) -> GANAugmenter:
+    """The GAN of a cell (or of a gating fold): ``config.gan`` with the cell's seed."""
+    return GANAugmenter.from_config(dataclasses.replace(config.gan, seed=seed), device=config.device, verbose=False).fit(subset)
+
+
 def _gated(
     cell: _Cell, test: ArrayDataset, config: EvalConfig, n_classes: int, classifier_factory: Callable | None
 ) -> dict[str, Any]:
@@ -253,8 +258,7 @@ def _gated(
     def fold_gan(train_part: ArrayDataset) -> GANAugmenter:
         key = train_part.indices.tobytes()
         if key not in fold_gans:
-            gan = GANAugmenter.from_config(dataclasses.replace(config.gan, seed=cell.seed), device=config.device, verbose=False)
-            fold_gans[key] = gan.fit(train_part)
+            fold_gans[key] = _train_gan(train_part, config, cell.seed)
         return fold_gans[key]
 
     def fit_score(train_part: ArrayDataset, ratio: float, val_part: ArrayDataset) -> float:
@@ -324,8 +328,7 @@ def run_evaluation(
         record: dict[str, Any] = {"per_class": n, "seed": seed, "n_train": len(subset), "key": key}
         aug = None
         if needs_gan:
-            aug = GANAugmenter.from_config(dataclasses.replace(config.gan, seed=seed), device=config.device, verbose=False)
-            aug.fit(subset)
+            aug = _train_gan(subset, config, seed)
             aug.save(out / "checkpoints" / f"n{n}_seed{seed}.safetensors", training_state=False)
             images, labels = aug.sample(10 * len(aug.classes_), seed=seed)
             sample_grid(images, labels, aug.class_names_, aug.classes_, path=out / "samples" / f"n{n}_seed{seed}.png",
