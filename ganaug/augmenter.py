@@ -66,6 +66,7 @@ class GANAugmenter(BaseEstimator):
         r1_gamma: float = _D.r1_gamma,
         lecam_weight: float = _D.lecam_weight,
         unrolled_steps: int = _D.unrolled_steps,
+        mmd_feature_weight: float = _D.mmd_feature_weight,
         monitor_every: int = _D.monitor_every,
         seed: int = _D.seed,
         device: str = "auto",
@@ -91,6 +92,7 @@ class GANAugmenter(BaseEstimator):
         self.r1_gamma = r1_gamma
         self.lecam_weight = lecam_weight
         self.unrolled_steps = unrolled_steps
+        self.mmd_feature_weight = mmd_feature_weight
         self.monitor_every = monitor_every
         self.seed = seed
         self.device = device

@@ -103,6 +103,46 @@ def test_auto_loss_follows_the_data_and_the_options():
     assert resolve(GANConfig(), 5000, 64, smallest_class=many).loss == "hinge"
     assert resolve(GANConfig(lecam_weight=0.3), 50, 64, smallest_class=5).loss == "hinge"  # asks for a D
     assert resolve(GANConfig(loss="minimax"), 50, 64, smallest_class=5).loss == "minimax"  # explicit wins
+    assert resolve(GANConfig(mmd_feature_weight=1.0), 5000, 64, smallest_class=many).loss == "mmd"  # asks for MMD
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"loss": "hinge", "mmd_feature_weight": 1.0}, "needs loss='mmd'"),
+        ({"mmd_feature_weight": 1.0, "r1_gamma": 1.0}, "set one"),
+        ({"mmd_feature_weight": -1.0}, ">= 0"),
+    ],
+)
+def test_feature_kernel_settings_that_contradict_are_refused(settings, message):
+    with pytest.raises(ValueError, match=message):
+        GANConfig(**settings)
+
+
+def test_feature_kernel_is_learned_from_the_training_images_and_pulls_samples_towards_their_class(digits):
+    # The feature network must classify the very images G learns from (else its features say
+    # nothing about them), be frozen (G's loss must not train it), and leave the global random
+    # stream where it was (a resumed run rebuilds the same network without shifting G's noise).
+    from ganaug.training import GANTrainer, resolve
+    from ganaug.training.features import fit_feature_net
+    from ganaug.training.losses import conditional_mmd2
+
+    x = torch.from_numpy(digits.data[:300]).float().div(8).sub(1).unsqueeze(1)
+    y = torch.from_numpy(digits.targets[:300]).long()
+    state = torch.get_rng_state()
+    net = fit_feature_net(x, y, 10, seed=0, steps=150)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert not any(p.requires_grad for p in net.parameters()) and not net.training
+    assert (net(x).argmax(1) == y).float().mean() > 0.9
+    # Both kernels' bandwidths follow the median distance, so their MMDs compare: relabelled
+    # images (each called the next class) must lie farther from the true classes in features.
+    wrong = (y + 1) % 10
+    assert conditional_mmd2(net.features(x), wrong, net.features(x), y) > conditional_mmd2(x, wrong, x, y)
+
+    config = resolve(GANConfig(mmd_feature_weight=1.0, steps=3), 300, 64)
+    trainer = GANTrainer(config, 10, (1, 8, 8), torch.device("cpu"))
+    trainer.train(x, y, total_steps=3, progress=False)
+    assert trainer.feature_net is not None and trainer.step == 3
 
 
 def test_default_augmenter_records_the_objective_it_resolved(digits, tmp_path):

@@ -25,7 +25,10 @@ class GANConfig:
     towards moving averages of each other, which steadies D when data are few);
     ``unrolled_steps`` = k > 0 lets G answer a discriminator looked k updates ahead
     (Metz et al., a remedy for mode collapse). ``loss="mmd"`` trains G alone by moment
-    matching (a generative matching network) and ignores every D setting. ``loss="auto"``
+    matching (a generative matching network) and ignores every D setting;
+    ``mmd_feature_weight`` > 0 adds a second MMD term, in the feature space of a small classifier
+    trained on the same real images (see `ganaug.training.features`), weighted by it; it needs
+    the matching network, so with ``loss="auto"`` it selects ``"mmd"``. ``loss="auto"``
     (the default) is resolved from the data by `auto_loss`.
     """
 
@@ -48,6 +51,7 @@ class GANConfig:
     r1_gamma: float = 0.0
     lecam_weight: float = 0.0
     unrolled_steps: int = 0
+    mmd_feature_weight: float = 0.0
     monitor_every: int = 250
     seed: int = 0
 
@@ -56,6 +60,12 @@ class GANConfig:
             raise ValueError(f"unknown conditioning {self.conditioning!r}; choose one of {', '.join(CONDITIONING)}")
         if self.conditioning == "per-class" and self.aux_weight > 0:
             raise ValueError("aux_weight needs conditioning='label': a per-class D sees one class")
+        if self.mmd_feature_weight < 0:
+            raise ValueError(f"mmd_feature_weight must be >= 0, got {self.mmd_feature_weight}")
+        if self.mmd_feature_weight > 0 and self.loss not in ("auto", "mmd"):
+            raise ValueError(f"mmd_feature_weight needs loss='mmd' (or 'auto'); got loss={self.loss!r}")
+        if self.mmd_feature_weight > 0 and self.loss == "auto" and _wants_d(self):
+            raise ValueError("mmd_feature_weight asks for the matching network, a D-side option for an adversarial GAN; set one")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -103,12 +113,21 @@ def auto_loss(config: GANConfig, smallest_class: int) -> str:
     label 97 % of the time. Hence ``"mmd"`` below `AUTO_MMD_BELOW` images in the smallest
     class and ``"hinge"`` from there on. A discriminator-side option (``minibatch_std``,
     ``aux_weight``, ``r1_gamma``, ``lecam_weight``, ``unrolled_steps``) asks for a D, so it
-    selects ``"hinge"`` whatever the data.
+    selects ``"hinge"`` whatever the data; ``mmd_feature_weight`` > 0 selects ``"mmd"``.
     """
     if config.loss != "auto":
         return config.loss
-    wants_d = config.minibatch_std or config.aux_weight > 0 or config.r1_gamma > 0 or config.lecam_weight > 0 or config.unrolled_steps > 0
-    return "hinge" if wants_d or smallest_class >= AUTO_MMD_BELOW else "mmd"
+    if config.mmd_feature_weight > 0:
+        return "mmd"
+    return "hinge" if _wants_d(config) or smallest_class >= AUTO_MMD_BELOW else "mmd"
+
+
+def _wants_d(config: GANConfig) -> bool:
+    """Is any discriminator-side option set?"""
+    return (
+        config.minibatch_std or config.aux_weight > 0 or config.r1_gamma > 0
+        or config.lecam_weight > 0 or config.unrolled_steps > 0
+    )
 
 
 def auto_size(image_pixels: int) -> dict[str, int]:

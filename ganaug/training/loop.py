@@ -16,6 +16,7 @@ from ganaug.training.checkpoint import flatten_optimizer, restore_optimizer
 from ganaug.training.config import GANConfig
 from ganaug.training.diffaugment import diff_augment, parse_policy
 from ganaug.training.ema import make_ema, update_ema
+from ganaug.training.features import fit_feature_net
 from ganaug.training.losses import conditional_mmd2, get_loss, lecam_penalty
 from ganaug.training.monitor import CollapseMonitor
 
@@ -52,6 +53,8 @@ class GANTrainer:
         self.rng = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.step = 0
         self.lecam_anchors = [0.0, 0.0]  # moving averages of D on real, on fake
+        self.n_classes = n_classes
+        self.feature_net: nn.Module | None = None  # built from the data at the first `train`
         self.history: dict[str, list] = {"step": [], "d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
         self.monitor_history: list[dict] = []
         self.train_seconds = 0.0
@@ -104,7 +107,11 @@ class GANTrainer:
         cfg = self.config
         if self.direct:
             real, c = self._batch(x, y)
-            loss = conditional_mmd2(self.generator(self._noise(len(c)), c), c, real, c)
+            fake = self.generator(self._noise(len(c)), c)
+            loss = conditional_mmd2(fake, c, real, c)
+            if self.feature_net is not None:
+                f = self.feature_net.features
+                loss = loss + cfg.mmd_feature_weight * conditional_mmd2(f(fake), c, f(real), c)
         else:
             saved = self._unroll(x, y) if cfg.unrolled_steps > 0 else None
             c = y[torch.randint(len(y), (cfg.batch_size,), device=self.device, generator=self.rng)]
@@ -154,6 +161,8 @@ class GANTrainer:
         monitor = CollapseMonitor.from_data(x, y)
         log_every = max(1, total_steps // 200)
         started = time.perf_counter()
+        if self.direct and cfg.mmd_feature_weight > 0 and self.feature_net is None:
+            self.feature_net = fit_feature_net(x, y, self.n_classes, cfg.seed)
         bar = tqdm(
             total=total_steps, initial=self.step, disable=not progress, desc="GAN", unit="step",
             dynamic_ncols=True, leave=False, mininterval=1.0,
