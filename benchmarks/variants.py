@@ -35,17 +35,24 @@ def _cells(results: dict) -> dict[tuple[int, int], dict]:
     return {(c["per_class"], c["seed"]): c["results"] for c in results["cells"]}
 
 
-def _gan_changes(settings: dict) -> dict:
-    """GAN settings that differ from today's defaults (``loss`` always shown)."""
+def _gan_changes(results: dict) -> dict:
+    """GAN settings that differ from today's defaults (``loss`` always shown, ``"auto"`` with
+    the objective its cells resolved it to)."""
     defaults = GANConfig().to_dict()
-    return {k: v for k, v in settings["gan"].items() if k == "loss" or (k != "seed" and defaults.get(k) != v)}
+    changes = {k: v for k, v in results["settings"]["gan"].items() if k == "loss" or (k != "seed" and defaults.get(k) != v)}
+    if changes["loss"] == "auto":
+        trained = sorted({c["gan"]["loss"] for c in results["cells"] if c.get("gan", {}).get("loss")})
+        changes["loss"] = "auto → " + "/".join(trained) if trained else "auto"
+    return changes
 
 
-def _is_default(settings: dict) -> bool:
+def _is_default(results: dict) -> bool:
     """Does the run train what ``GANConfig()`` resolves to at each of its sizes?"""
-    changes = _gan_changes(settings)
-    default_loss = {auto_loss(GANConfig(), n) for n in settings["per_class"]}
-    return set(changes) == {"loss"} and default_loss == {changes["loss"]}
+    changes = _gan_changes(results)
+    default_loss = {auto_loss(GANConfig(), n) for n in results["settings"]["per_class"]}
+    if set(changes) != {"loss"}:
+        return False
+    return changes["loss"].startswith("auto") or default_loss == {changes["loss"]}
 
 
 def collect(dataset: str) -> dict:
@@ -83,7 +90,7 @@ def collect(dataset: str) -> dict:
         "dataset": dataset,
         "machine": runs[source]["machine"],
         "baseline_run": source,
-        "variants": {v: {"gan_changes": _gan_changes(r["settings"]), "default": _is_default(r["settings"]), "command": r["command"],
+        "variants": {v: {"gan_changes": _gan_changes(r), "default": _is_default(r), "command": r["command"],
                          "wall_seconds": r["wall_seconds"], "created": r["created"], **_gan_health(r)} for v, r in runs.items()},
         "baselines": [
             {"condition": b, "per_class": n, "accuracy": summarize([base[k][b]["accuracy"] for k in sorted(base) if k[0] == n])}
@@ -158,7 +165,7 @@ def main() -> None:
     for dataset in datasets:
         collected = collect(dataset)
         (RESULTS / f"variants_{dataset}.json").write_text(json.dumps(collected, indent=1) + "\n")
-        print(table(collected), "\n")
+        print(table(collected) + "\n")
 
 
 if __name__ == "__main__":
