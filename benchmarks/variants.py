@@ -119,7 +119,7 @@ def _interval(g: dict) -> str:
 
 
 def _label(variant: str, info: dict) -> str:
-    changes = ", ".join(f"{k}={json.dumps(v)}" for k, v in info["gan_changes"].items())
+    changes = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in info["gan_changes"].items())
     return ("**default** " if info["default"] else "") + f"{variant}" + (f" (`{changes}`)" if changes else "")
 
 
