@@ -83,9 +83,11 @@ def collect(dataset: str) -> dict:
                 }
                 if cond == "synthetic":
                     row["vs_real"] = paired_gain(acc, [base[k]["real"]["accuracy"] for k in keys])
+                    row["by_seed"] = dict(zip(row["seeds"], acc, strict=True))
                 else:
                     row["vs_classical"] = paired_gain(acc, [base[k]["classical"]["accuracy"] for k in keys])
                 rows.append(row)
+    _cas_vs_default(rows, {v for v, r in runs.items() if _is_default(r)})
     return {
         "dataset": dataset,
         "machine": runs[source]["machine"],
@@ -98,6 +100,17 @@ def collect(dataset: str) -> dict:
         ],
         "rows": rows,
     }
+
+
+def _cas_vs_default(rows: list[dict], defaults: set[str]) -> None:
+    """Add to each non-default variant's CAS row its paired gain over the default's CAS."""
+    cas = [r for r in rows if r["condition"] == "synthetic"]
+    reference = {r["per_class"]: r["by_seed"] for r in cas if r["variant"] in defaults}
+    for row in cas:
+        ref = reference.get(row["per_class"])
+        if row["variant"] not in defaults and ref and set(row["by_seed"]) <= set(ref):
+            seeds = sorted(row["by_seed"])
+            row["vs_default"] = paired_gain([row["by_seed"][s] for s in seeds], [ref[s] for s in seeds])
 
 
 def _gan_health(results: dict) -> dict:
@@ -148,6 +161,13 @@ def table(collected: dict) -> str:
             for n in sizes
         ]
         lines.append(f"| {_label(v, variants[v])} | synthetic | " + " | ".join(cells) + " |")
+    versus = [(v, c) for v, c in pairs if c == "synthetic" and any("vs_default" in by.get((v, c, n), {}) for n in sizes)]
+    if versus:
+        lines += ["", f"**{collected['dataset']}** — CAS of each variant minus the default's, paired by subset and seed, points [95 % interval]", "",
+                  head.replace("condition", "vs default CAS"), rule]
+        for v, c in versus:
+            cells = [_interval(by[(v, c, n)]["vs_default"]) if "vs_default" in by.get((v, c, n), {}) else "—" for n in sizes]
+            lines.append(f"| {_label(v, variants[v])} | synthetic | " + " | ".join(cells) + " |")
     lines += ["", f"**{collected['dataset']}** — GAN health over all cells: collapse alarms and training time", "",
               "| variant | cells with an alarm | class alarms | GAN training s (min / median / max) |", "|---|---|---|---|"]
     for v, info in sorted(variants.items(), key=lambda kv: (not kv[1]["default"], kv[0])):
