@@ -110,7 +110,7 @@ def test_auto_loss_follows_the_data_and_the_options():
     "settings, message",
     [
         ({"loss": "hinge", "mmd_feature_weight": 1.0}, "needs loss='mmd'"),
-        ({"mmd_feature_weight": 1.0, "r1_gamma": 1.0}, "set one"),
+        ({"mmd_feature_weight": 1.0, "r1_gamma": 1.0}, "set only one"),
         ({"mmd_feature_weight": -1.0}, ">= 0"),
     ],
 )

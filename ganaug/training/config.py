@@ -65,7 +65,7 @@ class GANConfig:
         if self.mmd_feature_weight > 0 and self.loss not in ("auto", "mmd"):
             raise ValueError(f"mmd_feature_weight needs loss='mmd' (or 'auto'); got loss={self.loss!r}")
         if self.mmd_feature_weight > 0 and self.loss == "auto" and _wants_d(self):
-            raise ValueError("mmd_feature_weight asks for the matching network, a D-side option for an adversarial GAN; set one")
+            raise ValueError("mmd_feature_weight asks for the matching network and a D-side option for an adversarial GAN: set only one")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -2,8 +2,8 @@
 
 Pixel-space MMD weighs every pixel alike, so a generator can lower it with a blurred class
 average. A small CNN trained to classify the same real images maps them to features that
-separate the classes (stroke shape, loops, endings); an MMD term in that space pushes G to
-match those, not only the mean ink. The network sees the training images only — the same
+separate the classes; an MMD term in that space pushes G to match those, not only the mean
+ink. The network sees the training images only — the same
 data G learns from — and is frozen before G's first step.
 """
 
@@ -16,7 +16,7 @@ from torch.nn.functional import cross_entropy
 from ganaug.training.diffaugment import diff_augment, parse_policy
 
 Tensor = torch.Tensor
-FEATURE_NET_STEPS = 300  # enough to fit 50–500 images with augmentation; ≈ 5 s at 28×28 on 2 CPU cores
+FEATURE_NET_STEPS = 300  # optimiser steps of the feature network, batches of 64
 FEATURE_NET_POLICY = "translation,cutout"
 
 
