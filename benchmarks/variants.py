@@ -13,8 +13,9 @@ a mismatch would mean the pairing is broken. The row of the configuration ``GANC
 trains at these sizes (``loss="auto"`` resolved) is marked "default".
 
 Writes benchmarks/results/variants_<dataset>.json and prints Markdown tables: the paired gain
-of every GAN condition over ``classical`` (mean [95 % interval], points), and the CAS
-(``synthetic``: a classifier trained on GAN samples alone) beside ``real``.
+of every GAN condition over ``classical`` (mean [95 % interval], points), the CAS
+(``synthetic``: a classifier trained on GAN samples alone) beside ``real`` and against the
+default's, and each variant against the run it changes one setting of (one lever at a time).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def collect(dataset: str) -> dict:
                 rows.append(row)
     _cas_vs_default(rows, {v for v, r in runs.items() if _is_default(r)})
     return {
+        "one_setting_apart": _one_setting_apart(runs),
         "dataset": dataset,
         "machine": runs[source]["machine"],
         "baseline_run": source,
@@ -111,6 +113,45 @@ def _cas_vs_default(rows: list[dict], defaults: set[str]) -> None:
         if row["variant"] not in defaults and ref and set(row["by_seed"]) <= set(ref):
             seeds = sorted(row["by_seed"])
             row["vs_default"] = paired_gain([row["by_seed"][s] for s in seeds], [ref[s] for s in seeds])
+
+
+def _one_setting_apart(runs: dict[str, dict]) -> list[dict]:
+    """Pair each variant with the run that differs from it in one GAN setting only.
+
+    This isolates a lever: ``hinge`` + ``diffaugment="none"`` against ``hinge``, a D-side
+    remedy against the plain hinge GAN it was added to, ``ema_decay=0`` against the EMA'd
+    default. ``loss="auto → X"`` counts as ``loss="X"``. Each common GAN condition and size
+    gets the paired gain (variant minus parent) over the shared seeds.
+    """
+    def settings(results: dict) -> dict:
+        changes = _gan_changes(results)
+        return changes | {"loss": changes["loss"].removeprefix("auto → ")}
+
+    conds = ("gan", "gan+classical", "synthetic")
+    pairs = []
+    for variant, results in runs.items():
+        mine = settings(results)
+        parents = []
+        for parent, other in runs.items():
+            theirs = settings(other)
+            common = [c for c in conds if c in results["settings"]["conditions"] and c in other["settings"]["conditions"]]
+            if common and len(mine) == len(theirs) + 1 and theirs.items() <= mine.items():
+                parents.append((len(common), parent, common))
+        if not parents:
+            continue
+        _, parent, common = max(parents)
+        (changed,) = set(mine) - set(settings(runs[parent]))
+        mine_cells, theirs_cells = _cells(results), _cells(runs[parent])
+        gains = {}
+        for cond in common:
+            for n in sorted({k[0] for k in mine_cells}):
+                keys = sorted(k for k in mine_cells if k[0] == n and k in theirs_cells)
+                if len(keys) > 1:
+                    gains.setdefault(cond, {})[n] = paired_gain(
+                        [mine_cells[k][cond]["accuracy"] for k in keys], [theirs_cells[k][cond]["accuracy"] for k in keys]
+                    )
+        pairs.append({"variant": variant, "parent": parent, "changed": {changed: mine[changed]}, "gain": gains})
+    return pairs
 
 
 def _gan_health(results: dict) -> dict:
@@ -168,6 +209,15 @@ def table(collected: dict) -> str:
         for v, c in versus:
             cells = [_interval(by[(v, c, n)]["vs_default"]) if "vs_default" in by.get((v, c, n), {}) else "—" for n in sizes]
             lines.append(f"| {_label(v, variants[v])} | synthetic | " + " | ".join(cells) + " |")
+    apart = collected["one_setting_apart"]
+    if apart:
+        lines += ["", f"**{collected['dataset']}** — one lever at a time: a variant minus the run it changes one setting of, paired by subset and seed, points [95 % interval]", "",
+                  head.replace("| variant | condition |", "| variant | minus | condition |"), rule + "---|"]
+        for pair in sorted(apart, key=lambda p: (p["parent"], p["variant"])):
+            changed = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in pair["changed"].items())
+            for cond in sorted(pair["gain"], key=order.get):
+                cells = [_interval(pair["gain"][cond][n]) if n in pair["gain"][cond] else "—" for n in sizes]
+                lines.append(f"| {pair['variant']} (`{changed}`) | {pair['parent']} | {cond} | " + " | ".join(cells) + " |")
     lines += ["", f"**{collected['dataset']}** — GAN health over all cells: collapse alarms and training time", "",
               "| variant | cells with an alarm | class alarms | GAN training s (min / median / max) |", "|---|---|---|---|"]
     for v, info in sorted(variants.items(), key=lambda kv: (not kv[1]["default"], kv[0])):
