@@ -7,6 +7,10 @@
 Each run works in benchmarks/runs/<dataset>_<variant>/ (not committed; rerunning resumes from
 the cells already there) and writes benchmarks/results/accuracy_<dataset>_<variant>.json: the
 settings, every cell's accuracies and generative metrics, and the summary statistics.
+Until the run is complete every finished cell is also copied to
+benchmarks/results/partial/<dataset>_<variant>/, which is committed: a run longer than one
+working session resumes there in a fresh clone, on another machine if need be (each cell
+records the machine that made it), and the folder is removed when the run is complete.
 ``--variant NAME --gan '{"loss": "minimax"}'`` runs a GAN variant under its own name (the
 ``default`` variant is today's ``GANConfig()``); a variant may skip ``real`` and ``classical``
 (``--conditions gan,gan+classical,synthetic``) and benchmarks/variants.py pairs it with the
@@ -17,13 +21,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from ganaug.evaluation.protocol import CONDITIONS, EvalConfig, run_evaluation
 from ganaug.training.config import GANConfig
+from ganaug.utils import machine
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
+PARTIAL = RESULTS / "partial"
 
 
 def _compact(results: dict) -> dict:
@@ -35,6 +42,30 @@ def _compact(results: dict) -> dict:
             slim["gan"] = {k: cell["gan"][k] for k in ("loss", "steps", "train_seconds", "collapsed") if k in cell["gan"]}
         cells.append(slim)
     return {k: v for k, v in results.items() if k != "cells"} | {"cells": cells}
+
+
+def save_partial(name: str, cell: dict) -> None:
+    """Keep a finished cell of an unfinished run where git can carry it to the next session."""
+    cell = cell if "machine" in cell else cell | {"machine": machine()}
+    path = PARTIAL / name / f"n{cell['per_class']}_seed{cell['seed']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(cell, indent=1) + "\n")
+
+
+def resume_partial(name: str, run_dir: Path) -> int:
+    """Copy the committed cells of an unfinished run into its working folder; how many were new.
+
+    The protocol reuses a cell only when its settings key matches, so a cell made with other
+    settings is recomputed, never mixed in.
+    """
+    copied = 0
+    for src in sorted((PARTIAL / name).glob("n*_seed*.json")):
+        dst = run_dir / "cells" / src.name
+        if not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            copied += 1
+    return copied
 
 
 def run(args: argparse.Namespace) -> None:
@@ -56,11 +87,20 @@ def run(args: argparse.Namespace) -> None:
         f"--{k.replace('_', '-')} {v!r}" if not isinstance(v, bool) else f"--{k.replace('_', '-')}"
         for k, v in vars(args).items() if v not in (False, None) and k != "table"
     )
-    results = run_evaluation(config, HERE / "runs" / name, progress=not args.quiet, command=command)
+    run_dir = HERE / "runs" / name
+    if copied := resume_partial(name, run_dir):
+        print(f"resuming with {copied} cell(s) from {PARTIAL / name}")
+    results = run_evaluation(
+        config, run_dir, progress=not args.quiet, command=command,
+        on_cell_done=lambda cell: save_partial(name, cell),
+    )
+    machines = sorted({c.get("machine", results["machine"]) for c in results["cells"]})
+    results["machine"] = " + ".join(machines)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"accuracy_{name}.json"
     out.write_text(json.dumps(_compact(results), indent=1) + "\n")
     print(f"wrote {out}")
+    shutil.rmtree(PARTIAL / name, ignore_errors=True)
     print(table(results))
 
 
@@ -79,7 +119,7 @@ def table(results: dict) -> str:
     lines = [
         f"**{s['dataset']}**, classifier `{s['classifier']}` ({s['classifier_steps']} steps), "
         f"{len(s['seeds'])} seeds, ratio {s['ratio']}, {results['machine']}, {results['created'][:10]}, "
-        f"{results['wall_seconds'] / 60:.0f} min",
+        f"{results.get('cell_seconds', results['wall_seconds']) / 60:.0f} min",
         "",
         "| real/class | " + " | ".join(conditions) + " |",
         "|---|" + "---|" * len(conditions),

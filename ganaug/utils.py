@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,3 +41,22 @@ def versions() -> dict[str, str]:
         "platform": platform.platform(),
         "cuda": torch.version.cuda or "none",
     }
+
+
+def machine() -> str:
+    """Architecture, core count and CPU model, e.g. ``"x86_64, 2 cores, AMD EPYC"``.
+
+    The model is part of it because the same "2 cores" ran one GAN step 5× slower on one
+    machine than on another: a time means little without it.
+    """
+    import os
+
+    model = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return ", ".join(part for part in (platform.machine(), f"{os.cpu_count()} cores", model) if part)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from ganaug.evaluation.classifiers import CLASSIFIERS, TorchClassifier, sklearn_
 from ganaug.evaluation.stats import paired_gain, summarize
 from ganaug.mixing import SyntheticMixDataset
 from ganaug.training.config import GANConfig
-from ganaug.utils import resolve_device, versions
+from ganaug.utils import machine, resolve_device, versions
 
 CONDITIONS = ("real", "classical", "gan", "gan+classical", "synthetic")
 # Opt-in: gan-gated is gan+classical at a ratio (0 = classical) cross-validated inside every
@@ -360,6 +359,7 @@ def run_evaluation(
             record["results"][cond] = train_and_score(cond, cell, test, config, n_classes, classifier_factory)
             bar.update(1)
         record["wall_seconds"] = round(time.perf_counter() - cell_start, 2)
+        record["machine"] = machine()
         _write_json(path, record)
         cells.append(record)
         if on_cell_done is not None:
@@ -371,8 +371,9 @@ def run_evaluation(
         "command": command,
         "versions": versions(),
         "device": str(resolve_device(config.device)),
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+        "machine": machine(),
         "wall_seconds": round(time.perf_counter() - started, 2),
+        "cell_seconds": round(sum(c["wall_seconds"] for c in cells), 2),
         "settings": config.to_dict() | {
             "gan": config.gan.to_dict(), "n_pool": len(pool), "n_test": len(test),
             "test_duplicates_removed": n_dupes, "class_names": list(pool.classes),
