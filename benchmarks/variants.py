@@ -92,10 +92,10 @@ def collect(dataset: str) -> dict:
     return {
         "one_setting_apart": _one_setting_apart(runs),
         "dataset": dataset,
-        "machine": runs[source]["machine"],
+        "machine": " + ".join(sorted({r["machine"] for r in runs.values()})),
         "baseline_run": source,
         "variants": {v: {"gan_changes": _gan_changes(r), "default": _is_default(r), "command": r["command"],
-                         "wall_seconds": r["wall_seconds"], "created": r["created"], **_gan_health(r)} for v, r in runs.items()},
+                         "machine": r["machine"], "wall_seconds": r["wall_seconds"], "created": r["created"], **_gan_health(r)} for v, r in runs.items()},
         "baselines": [
             {"condition": b, "per_class": n, "accuracy": summarize([base[k][b]["accuracy"] for k in sorted(base) if k[0] == n])}
             for b in BASELINES for n in sorted({k[0] for k in base})
@@ -218,12 +218,12 @@ def table(collected: dict) -> str:
             for cond in sorted(pair["gain"], key=order.get):
                 cells = [_interval(pair["gain"][cond][n]) if n in pair["gain"][cond] else "—" for n in sizes]
                 lines.append(f"| {pair['variant']} (`{changed}`) | {pair['parent']} | {cond} | " + " | ".join(cells) + " |")
-    lines += ["", f"**{collected['dataset']}** — GAN health over all cells: collapse alarms and training time", "",
-              "| variant | cells with an alarm | class alarms | GAN training s (min / median / max) |", "|---|---|---|---|"]
+    lines += ["", f"**{collected['dataset']}** — GAN health over all cells: collapse alarms and training time (times compare only on one machine)", "",
+              "| variant | cells with an alarm | class alarms | GAN training s (min / median / max) | machine |", "|---|---|---|---|---|"]
     for v, info in sorted(variants.items(), key=lambda kv: (not kv[1]["default"], kv[0])):
         t = info["gan_seconds"]
         span = f"{t['min']:.0f} / {t['median']:.0f} / {t['max']:.0f}" if t else "—"
-        lines.append(f"| {_label(v, info)} | {info['cells_alarmed']} of {info['cells']} | {info['classes_alarmed']} | {span} |")
+        lines.append(f"| {_label(v, info)} | {info['cells_alarmed']} of {info['cells']} | {info['classes_alarmed']} | {span} | {info['machine']} |")
     return "\n".join(lines)
 
 
