@@ -72,6 +72,9 @@ def test_killed_run_resumes_without_recomputing_finished_cells(tmp_path, monkeyp
     assert len(results["cells"]) == 4
     for name, text in finished.items():
         assert (tmp_path / "cells" / name).read_text() == text  # finished cells untouched
+    # A resumed run's own clock saw two cells; the cells' times, each with its machine, add up.
+    assert all(c["machine"] == results["machine"] for c in results["cells"])
+    assert results["cell_seconds"] == pytest.approx(sum(c["wall_seconds"] for c in results["cells"]), abs=0.05)
 
     changed = EvalConfig(**(TINY | {"classifier_steps": 31}))
     fits.clear()
