@@ -68,6 +68,16 @@ def resume_partial(name: str, run_dir: Path) -> int:
     return copied
 
 
+def _drop_partial(name: str, cells: list[dict]) -> None:
+    """Forget the committed copies of the cells a finished run holds; others (a run over a subset
+    of sizes or seeds) stay for the full run."""
+    folder = PARTIAL / name
+    for cell in cells:
+        (folder / f"n{cell['per_class']}_seed{cell['seed']}.json").unlink(missing_ok=True)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
 def run(args: argparse.Namespace) -> None:
     gan = GANConfig.from_dict(GANConfig().to_dict() | json.loads(args.gan))
     config = EvalConfig(
@@ -94,13 +104,13 @@ def run(args: argparse.Namespace) -> None:
         config, run_dir, progress=not args.quiet, command=command,
         on_cell_done=lambda cell: save_partial(name, cell),
     )
-    machines = sorted({c.get("machine", results["machine"]) for c in results["cells"]})
+    machines = sorted({c.get("machine", "machine unrecorded") for c in results["cells"]})
     results["machine"] = " + ".join(machines)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"accuracy_{name}.json"
     out.write_text(json.dumps(_compact(results), indent=1) + "\n")
     print(f"wrote {out}")
-    shutil.rmtree(PARTIAL / name, ignore_errors=True)
+    _drop_partial(name, results["cells"])
     print(table(results))
 
 

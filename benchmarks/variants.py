@@ -95,7 +95,7 @@ def collect(dataset: str) -> dict:
         "machine": " + ".join(sorted({r["machine"] for r in runs.values()})),
         "baseline_run": source,
         "variants": {v: {"gan_changes": _gan_changes(r), "default": _is_default(r), "command": r["command"],
-                         "machine": r["machine"], "wall_seconds": r["wall_seconds"], "created": r["created"], **_gan_health(r)} for v, r in runs.items()},
+                         "machine": r["machine"], "wall_seconds": r.get("cell_seconds", r["wall_seconds"]), "created": r["created"], **_gan_health(r)} for v, r in runs.items()},
         "baselines": [
             {"condition": b, "per_class": n, "accuracy": summarize([base[k][b]["accuracy"] for k in sorted(base) if k[0] == n])}
             for b in BASELINES for n in sorted({k[0] for k in base})

@@ -51,7 +51,7 @@ def machine() -> str:
     """
     import os
 
-    model = platform.processor()
+    model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -59,4 +59,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return ", ".join(part for part in (platform.machine(), f"{os.cpu_count()} cores", model) if part)
+    model = (model or platform.processor()).replace(",", " ")
+    if model == platform.machine():
+        model = ""
+    cores = f"{os.cpu_count()} cores" if os.cpu_count() else ""
+    return ", ".join(part for part in (platform.machine(), cores, model) if part)
