@@ -46,8 +46,8 @@ def versions() -> dict[str, str]:
 def machine() -> str:
     """Architecture, core count and CPU model, e.g. ``"x86_64, 2 cores, AMD EPYC"``.
 
-    The model is part of it because the same "2 cores" ran one GAN step 5× slower on one
-    machine than on another: a time means little without it.
+    The model is part of it because the same "2 cores" ran the same GAN steps several times
+    slower on one machine than on another: a time means little without it.
     """
     import os
 
