@@ -26,7 +26,6 @@ from pathlib import Path
 
 from ganaug.evaluation.protocol import CONDITIONS, EvalConfig, run_evaluation
 from ganaug.training.config import GANConfig
-from ganaug.utils import machine
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
@@ -44,10 +43,13 @@ def _compact(results: dict) -> dict:
     return {k: v for k, v in results.items() if k != "cells"} | {"cells": cells}
 
 
+def _partial_file(name: str, cell: dict) -> Path:
+    return PARTIAL / name / f"n{cell['per_class']}_seed{cell['seed']}.json"
+
+
 def save_partial(name: str, cell: dict) -> None:
     """Keep a finished cell of an unfinished run where git can carry it to the next session."""
-    cell = cell if "machine" in cell else cell | {"machine": machine()}
-    path = PARTIAL / name / f"n{cell['per_class']}_seed{cell['seed']}.json"
+    path = _partial_file(name, cell)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(cell, indent=1) + "\n")
 
@@ -71,9 +73,9 @@ def resume_partial(name: str, run_dir: Path) -> int:
 def _drop_partial(name: str, cells: list[dict]) -> None:
     """Forget the committed copies of the cells a finished run holds; others (a run over a subset
     of sizes or seeds) stay for the full run."""
-    folder = PARTIAL / name
     for cell in cells:
-        (folder / f"n{cell['per_class']}_seed{cell['seed']}.json").unlink(missing_ok=True)
+        _partial_file(name, cell).unlink(missing_ok=True)
+    folder = PARTIAL / name
     if folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
 

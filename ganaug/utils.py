@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
@@ -49,8 +50,6 @@ def machine() -> str:
     The model is part of it because the same "2 cores" ran the same GAN steps several times
     slower on one machine than on another: a time means little without it.
     """
-    import os
-
     model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -62,5 +61,5 @@ def machine() -> str:
     model = (model or platform.processor()).replace(",", " ")
     if model == platform.machine():
         model = ""
-    cores = f"{os.cpu_count()} cores" if os.cpu_count() else ""
-    return ", ".join(part for part in (platform.machine(), cores, model) if part)
+    cores = os.cpu_count()
+    return ", ".join(part for part in (platform.machine(), f"{cores} cores" if cores else "", model) if part)

@@ -313,6 +313,7 @@ def run_evaluation(
     extractor = None
     cells = []
     started = time.perf_counter()
+    host = machine()
     for n, seed in grid:
         path = out / "cells" / f"n{n}_seed{seed}.json"
         cached = _load_cell(path, key, config.conditions)
@@ -359,7 +360,7 @@ def run_evaluation(
             record["results"][cond] = train_and_score(cond, cell, test, config, n_classes, classifier_factory)
             bar.update(1)
         record["wall_seconds"] = round(time.perf_counter() - cell_start, 2)
-        record["machine"] = machine()
+        record["machine"] = host
         _write_json(path, record)
         cells.append(record)
         if on_cell_done is not None:
@@ -371,7 +372,7 @@ def run_evaluation(
         "command": command,
         "versions": versions(),
         "device": str(resolve_device(config.device)),
-        "machine": machine(),
+        "machine": host,
         "wall_seconds": round(time.perf_counter() - started, 2),
         "cell_seconds": round(sum(c["wall_seconds"] for c in cells), 2),
         "settings": config.to_dict() | {
