@@ -71,13 +71,15 @@ def resume_partial(name: str, run_dir: Path) -> int:
 
 
 def _drop_partial(name: str, cells: list[dict]) -> None:
-    """Forget the committed copies of the cells a finished run holds; others (a run over a subset
-    of sizes or seeds) stay for the full run."""
-    for cell in cells:
-        _partial_file(name, cell).unlink(missing_ok=True)
+    """Remove the committed cells of a run once a finished run holds every one of them.
+
+    A run over a subset of sizes or seeds leaves the folder whole: its results file is overwritten
+    by the next run, so only the folder keeps the other cells (and its own) until the full run.
+    """
     folder = PARTIAL / name
-    if folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
+    committed = {f.name for f in folder.glob("n*_seed*.json")}
+    if committed <= {_partial_file(name, cell).name for cell in cells}:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run(args: argparse.Namespace) -> None:
