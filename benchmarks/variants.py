@@ -25,7 +25,7 @@ import json
 from pathlib import Path
 
 from ganaug.evaluation.stats import paired_gain, summarize
-from ganaug.training.config import GANConfig, auto_loss
+from ganaug.training.config import GANConfig, auto_loss, auto_steps
 
 RESULTS = Path(__file__).parent / "results"
 BASELINES = ("real", "classical")
@@ -38,22 +38,38 @@ def _cells(results: dict) -> dict[tuple[int, int], dict]:
 
 def _gan_changes(results: dict) -> dict:
     """GAN settings that differ from today's defaults (``loss`` always shown, ``"auto"`` with
-    the objective its cells resolved it to)."""
+    the objective its cells resolved it to; ``steps`` left to the schedule shown with the steps
+    its cells trained when today's schedule would train others)."""
     defaults = GANConfig().to_dict()
     changes = {k: v for k, v in results["settings"]["gan"].items() if k == "loss" or (k != "seed" and defaults.get(k) != v)}
     if changes["loss"] == "auto":
         trained = sorted({c["gan"]["loss"] for c in results["cells"] if c.get("gan", {}).get("loss")})
         changes["loss"] = "auto → " + "/".join(trained) if trained else "auto"
+    if results["settings"]["gan"].get("steps") is None and any(
+        steps != auto_steps(c["n_train"], _cell_loss(results, c)) for c, steps in _cell_steps(results)
+    ):
+        changes["steps"] = "auto → " + "/".join(str(v) for v in sorted({steps for _, steps in _cell_steps(results)}))
     return changes
 
 
+def _cell_steps(results: dict) -> list[tuple[dict, int]]:
+    """(cell, GAN steps it trained) for every cell that recorded them."""
+    return [(c, c["gan"]["steps"]) for c in results["cells"] if c.get("gan", {}).get("steps")]
+
+
+def _cell_loss(results: dict, cell: dict) -> str:
+    """The objective a cell trained (``loss="auto"`` resolved at its size)."""
+    settings = GANConfig.from_dict(results["settings"]["gan"])
+    return cell.get("gan", {}).get("loss") or auto_loss(settings, cell["per_class"])
+
+
 def _is_default(results: dict) -> bool:
-    """Does the run train what ``GANConfig()`` resolves to at each of its sizes?"""
+    """Does the run train what ``GANConfig()`` resolves to at each of its sizes, steps included?"""
     changes = _gan_changes(results)
     default_loss = {auto_loss(GANConfig(), n) for n in results["settings"]["per_class"]}
-    if set(changes) != {"loss"}:
+    if set(changes) - {"loss", "steps"} or not (changes["loss"].startswith("auto") or default_loss == {changes["loss"]}):
         return False
-    return changes["loss"].startswith("auto") or default_loss == {changes["loss"]}
+    return all(steps == auto_steps(c["n_train"], auto_loss(GANConfig(), c["per_class"])) for c, steps in _cell_steps(results))
 
 
 def collect(dataset: str) -> dict:
@@ -120,8 +136,9 @@ def _one_setting_apart(runs: dict[str, dict]) -> list[dict]:
 
     This isolates a lever: ``hinge`` + ``diffaugment="none"`` against ``hinge``, a D-side
     remedy against the plain hinge GAN it was added to, ``ema_decay=0`` against the EMA'd
-    default. ``loss="auto → X"`` counts as ``loss="X"``. Each common GAN condition and size
-    gets the paired gain (variant minus parent) over the shared seeds.
+    default. ``loss="auto → X"`` counts as ``loss="X"``. Where both runs set the one setting
+    they differ in (``steps=2400`` against an older schedule), the later run is the variant. Each
+    common GAN condition and size gets the paired gain (variant minus parent) over the shared seeds.
     """
     def settings(results: dict) -> dict:
         changes = _gan_changes(results)
@@ -135,12 +152,12 @@ def _one_setting_apart(runs: dict[str, dict]) -> list[dict]:
         for parent, other in runs.items():
             theirs = settings(other)
             common = [c for c in conds if c in results["settings"]["conditions"] and c in other["settings"]["conditions"]]
-            if common and len(mine) == len(theirs) + 1 and theirs.items() <= mine.items():
+            if common and (_one_more(mine, theirs) or (_one_other(mine, theirs) and results["created"] > other["created"])):
                 parents.append((len(common), parent, common))
         if not parents:
             continue
         _, parent, common = max(parents)
-        (changed,) = set(mine) - set(settings(runs[parent]))
+        (changed,) = {k for k, v in mine.items() if settings(runs[parent]).get(k) != v}
         mine_cells, theirs_cells = _cells(results), _cells(runs[parent])
         gains = {}
         for cond in common:
@@ -152,6 +169,20 @@ def _one_setting_apart(runs: dict[str, dict]) -> list[dict]:
                     )
         pairs.append({"variant": variant, "parent": parent, "changed": {changed: mine[changed]}, "gain": gains})
     return pairs
+
+
+def _one_more(mine: dict, theirs: dict) -> bool:
+    """Does ``mine`` add exactly one setting to ``theirs``?"""
+    return len(mine) == len(theirs) + 1 and theirs.items() <= mine.items()
+
+
+def _one_other(mine: dict, theirs: dict) -> bool:
+    """Do both set the same settings, with one value apart other than the loss (every run sets
+    a loss; the losses are compared in the main table)?"""
+    if set(mine) != set(theirs):
+        return False
+    apart = [k for k in mine if mine[k] != theirs[k]]
+    return len(apart) == 1 and apart != ["loss"]
 
 
 def _gan_health(results: dict) -> dict:

@@ -3,6 +3,7 @@
 from ganaug.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ganaug.training.config import (
     AUTO_MMD_BELOW,
+    MMD_STEPS,
     GANConfig,
     auto_loss,
     auto_size,
@@ -26,6 +27,7 @@ __all__ = [
     "resolve",
     "auto_loss",
     "AUTO_MMD_BELOW",
+    "MMD_STEPS",
     "diff_augment",
     "get_loss",
     "load_checkpoint",
