@@ -45,10 +45,10 @@ def _gan_changes(results: dict) -> dict:
     if changes["loss"] == "auto":
         trained = sorted({c["gan"]["loss"] for c in results["cells"] if c.get("gan", {}).get("loss")})
         changes["loss"] = "auto → " + "/".join(trained) if trained else "auto"
-    if results["settings"]["gan"].get("steps") is None and any(
-        steps != auto_steps(c["n_train"], _cell_loss(results, c)) for c, steps in _cell_steps(results)
-    ):
-        changes["steps"] = "auto → " + "/".join(str(v) for v in sorted({steps for _, steps in _cell_steps(results)}))
+    trained = _cell_steps(results)
+    settings = GANConfig.from_dict(results["settings"]["gan"])
+    if settings.steps is None and any(steps != auto_steps(c["n_train"], _cell_loss(settings, c)) for c, steps in trained):
+        changes["steps"] = "auto → " + "/".join(str(v) for v in sorted({steps for _, steps in trained}))
     return changes
 
 
@@ -57,9 +57,8 @@ def _cell_steps(results: dict) -> list[tuple[dict, int]]:
     return [(c, c["gan"]["steps"]) for c in results["cells"] if c.get("gan", {}).get("steps")]
 
 
-def _cell_loss(results: dict, cell: dict) -> str:
+def _cell_loss(settings: GANConfig, cell: dict) -> str:
     """The objective a cell trained (``loss="auto"`` resolved at its size)."""
-    settings = GANConfig.from_dict(results["settings"]["gan"])
     return cell.get("gan", {}).get("loss") or auto_loss(settings, cell["per_class"])
 
 
@@ -157,7 +156,8 @@ def _one_setting_apart(runs: dict[str, dict]) -> list[dict]:
         if not parents:
             continue
         _, parent, common = max(parents)
-        (changed,) = {k for k, v in mine.items() if settings(runs[parent]).get(k) != v}
+        theirs = settings(runs[parent])
+        (changed,) = {k for k, v in mine.items() if theirs.get(k) != v}
         mine_cells, theirs_cells = _cells(results), _cells(runs[parent])
         gains = {}
         for cond in common:
