@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -150,6 +151,27 @@ def test_resumed_training_matches_uninterrupted_training(digits, tmp_path, optio
     resumed.set_params(steps=20, warm_start=True).fit(digits)
     assert resumed.n_steps_ == 20
     np.testing.assert_array_equal(straight.sample(30, seed=0)[0], resumed.sample(30, seed=0)[0])
+
+
+def test_a_checkpoint_from_another_kind_of_device_loads_and_says_resuming_is_not_exact(digits, tmp_path):
+    # A CUDA noise generator's state is 16 bytes, a CPU one's 5,056: loading one for the other
+    # must still work (a GPU-trained augmenter used on a laptop), and resuming must say it
+    # cannot repeat the original run step for step.
+    from safetensors import safe_open
+
+    first = GANAugmenter(steps=10, batch_size=16, verbose=False, seed=3, device="cpu").fit(digits)
+    path = first.save(tmp_path / "gpu.safetensors")
+    with safe_open(str(path), "pt") as f:
+        tensors, header = {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
+    tensors["rng_state"] = torch.zeros(16, dtype=torch.uint8)
+    save_file(tensors, str(path), metadata=header)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        moved = GANAugmenter.load(path, device="cpu", verbose=False)
+        np.testing.assert_array_equal(first.sample(20, seed=0)[0], moved.sample(20, seed=0)[0])
+    with pytest.warns(UserWarning, match="another kind of device"):
+        moved.set_params(steps=12, warm_start=True).fit(digits)
+    assert moved.n_steps_ == 12
 
 
 def test_warm_start_refuses_different_data(small_aug, toy_arrays):

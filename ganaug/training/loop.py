@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from typing import Any
 
 import torch
@@ -51,6 +52,7 @@ class GANTrainer:
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=betas)
         self.rng = torch.Generator(device=device).manual_seed(config.seed + 1)
+        self.rng_restored = True  # False after loading a noise stream saved on another kind of device
         self.step = 0
         self.lecam_anchors = [0.0, 0.0]  # moving averages of D on real, on fake
         self.n_classes = n_classes
@@ -158,6 +160,12 @@ class GANTrainer:
             progress: show a progress bar.
         """
         cfg = self.config
+        if not self.rng_restored and self.step < total_steps:
+            warnings.warn(
+                f"the checkpoint's noise stream was saved on another kind of device than {self.device}; "
+                "training goes on with a fresh stream, so it will not repeat the original run step for step",
+                stacklevel=3,
+            )
         monitor = CollapseMonitor.from_data(x, y)
         log_every = max(1, total_steps // 200)
         started = time.perf_counter()
@@ -237,7 +245,12 @@ class GANTrainer:
         restore_optimizer(self.opt_g, tensors, meta["opt_g"], "opt_g")
         restore_optimizer(self.opt_d, tensors, meta["opt_d"], "opt_d")
         if "rng_state" in tensors:
-            self.rng.set_state(tensors["rng_state"].to(torch.uint8).cpu())
+            state = tensors["rng_state"].to(torch.uint8).cpu()
+            # A CUDA generator's state means nothing to a CPU one and the other way round: such a
+            # checkpoint samples the same, and resumed training says it goes on with a new stream.
+            self.rng_restored = state.numel() == self.rng.get_state().numel()
+            if self.rng_restored:
+                self.rng.set_state(state)
         self.step = int(meta["step"])
         self.history = {k: list(v) for k, v in meta["history"].items()}
         self.monitor_history = list(meta.get("monitor", []))
