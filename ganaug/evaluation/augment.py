@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-import albumentations as A
-import cv2
-import numpy as np
-import torch
+# albumentations asks PyPI for its latest version on import unless told not to: ganaug makes
+# no network call it was not asked for (offline machines also printed a warning for it).
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+import albumentations as A  # noqa: E402
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from ganaug.evaluation.classifiers import images_to_tensor
 
