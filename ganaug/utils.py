@@ -44,8 +44,9 @@ def versions() -> dict[str, str]:
     }
 
 
-def machine() -> str:
-    """Architecture, core count and CPU model, e.g. ``"x86_64, 2 cores, AMD EPYC"``.
+def machine(device: str | torch.device = "cpu") -> str:
+    """Architecture, core count, CPU model and, for a CUDA ``device``, the GPU's name,
+    e.g. ``"x86_64, 2 cores, AMD EPYC"`` or ``"x86_64, 16 cores, Intel Xeon, NVIDIA H200"``.
 
     The model is part of it because the same "2 cores" ran the same GAN steps several times
     slower on one machine than on another: a time means little without it.
@@ -62,4 +63,6 @@ def machine() -> str:
     if model == platform.machine():
         model = ""
     cores = os.cpu_count()
-    return ", ".join(part for part in (platform.machine(), f"{cores} cores" if cores else "", model) if part)
+    device = resolve_device(device)
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else ""
+    return ", ".join(part for part in (platform.machine(), f"{cores} cores" if cores else "", model, gpu) if part)

@@ -313,7 +313,7 @@ def run_evaluation(
     extractor = None
     cells = []
     started = time.perf_counter()
-    host = machine()
+    host = machine(config.device)
     for n, seed in grid:
         path = out / "cells" / f"n{n}_seed{seed}.json"
         cached = _load_cell(path, key, config.conditions)
