@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> None:
     config = EvalConfig(
         dataset=args.dataset,
         per_class=tuple(int(v) for v in args.per_class.split(",")),
-        seeds=tuple(range(args.seeds)),
+        seeds=tuple(int(v) for v in args.seed_list.split(",")) if args.seed_list else tuple(range(args.seeds)),
         conditions=tuple(args.conditions.split(",")),
         classifier=args.classifier,
         classifier_steps=args.classifier_steps,
@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--per-class", default="5,10,20,50")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seed-list", help="only these seeds, e.g. 3,4: split one run across workers (the full run then reads their cells)")
     parser.add_argument("--conditions", default=",".join(CONDITIONS))
     parser.add_argument("--classifier", default="cnn")
     parser.add_argument("--classifier-steps", type=int, default=400)
