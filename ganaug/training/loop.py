@@ -166,6 +166,7 @@ class GANTrainer:
                 "training goes on with a fresh stream, so it will not repeat the original run step for step",
                 stacklevel=3,
             )
+            self.rng_restored = True  # said once; from here the stream is this run's own
         monitor = CollapseMonitor.from_data(x, y)
         log_every = max(1, total_steps // 200)
         started = time.perf_counter()
@@ -226,6 +227,7 @@ class GANTrainer:
         tensors["rng_state"] = self.rng.get_state()
         meta = {
             "step": self.step,
+            "rng_device": self.rng.device.type,
             "opt_g": g_meta,
             "opt_d": d_meta,
             "history": self.history,
@@ -248,9 +250,12 @@ class GANTrainer:
             state = tensors["rng_state"].to(torch.uint8).cpu()
             # A CUDA generator's state means nothing to a CPU one and the other way round: such a
             # checkpoint samples the same, and resumed training says it goes on with a new stream.
-            self.rng_restored = state.numel() == self.rng.get_state().numel()
+            # Checkpoints before "rng_device" are told apart by the state's size.
+            saved_on = meta.get("rng_device")
+            here = self.rng.device.type
+            self.rng_restored = saved_on == here if saved_on else state.numel() == self.rng.get_state().numel()
             if self.rng_restored:
-                self.rng.set_state(state)
+                self.rng.set_state(state)  # a damaged state of the right kind raises: CheckpointError
         self.step = int(meta["step"])
         self.history = {k: list(v) for k, v in meta["history"].items()}
         self.monitor_history = list(meta.get("monitor", []))
