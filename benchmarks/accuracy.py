@@ -11,6 +11,9 @@ Until the run is complete every finished cell is also copied to
 benchmarks/results/partial/<dataset>_<variant>/, which is committed: a run longer than one
 working session resumes there in a fresh clone, on another machine if need be (each cell
 records the machine that made it), and the folder is removed when the run is complete.
+Several workers can share a run: each takes some sizes (``--per-class 50 --share``) or seeds
+(``--seed-list 3,4``) and saves only its cells; the full command then reads them all and writes
+the results file.
 ``--variant NAME --gan '{"loss": "minimax"}'`` runs a GAN variant under its own name (the
 ``default`` variant is today's ``GANConfig()``); a variant may skip ``real`` and ``classical``
 (``--conditions gan,gan+classical,synthetic``) and benchmarks/variants.py pairs it with the
@@ -73,8 +76,8 @@ def resume_partial(name: str, run_dir: Path) -> int:
 def _drop_partial(name: str, cells: list[dict]) -> None:
     """Remove the committed cells of a run once a finished run holds every one of them.
 
-    A run over a subset of sizes or seeds leaves the folder whole: its results file is overwritten
-    by the next run, so only the folder keeps the other cells (and its own) until the full run.
+    Workers' shares (``--share``, ``--seed-list``) never get here. A run over another grid leaves
+    the folder whole while it holds cells the run does not: only the folder keeps them.
     """
     folder = PARTIAL / name
     committed = {f.name for f in folder.glob("n*_seed*.json")}
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> None:
     config = EvalConfig(
         dataset=args.dataset,
         per_class=tuple(int(v) for v in args.per_class.split(",")),
-        seeds=tuple(int(v) for v in args.seed_list.split(",")) if args.seed_list else tuple(range(args.seeds)),
+        seeds=args.seed_list or tuple(range(args.seeds)),
         conditions=tuple(args.conditions.split(",")),
         classifier=args.classifier,
         classifier_steps=args.classifier_steps,
@@ -108,6 +111,11 @@ def run(args: argparse.Namespace) -> None:
         config, run_dir, progress=not args.quiet, command=command,
         on_cell_done=lambda cell: save_partial(name, cell),
     )
+    if args.share or args.seed_list:
+        # One worker's share: its cells are saved; the results file and the removal of the saved
+        # cells wait for the full command, which reads every worker's cells.
+        print(f"share done: {len(results['cells'])} cell(s) in {PARTIAL / name}; the full command writes the results")
+        return
     machines = sorted({c.get("machine", "machine unrecorded") for c in results["cells"]})
     results["machine"] = " + ".join(machines)
     RESULTS.mkdir(exist_ok=True)
@@ -152,12 +160,25 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _seed_list(text: str) -> tuple[int, ...]:
+    try:
+        seeds = sorted({int(v) for v in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seeds like 3,4; got {text!r}") from None
+    if seeds[0] < 0:
+        raise argparse.ArgumentTypeError(f"seeds must be >= 0; got {text!r}")
+    return tuple(seeds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--per-class", default="5,10,20,50")
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--seed-list", help="only these seeds, e.g. 3,4: split one run across workers (the full run then reads their cells)")
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    seeds.add_argument("--seed-list", type=_seed_list, help="only these seeds, e.g. 3,4: one worker's share of a run (implies --share)")
+    parser.add_argument("--share", action="store_true",
+                        help="one worker's share of a run (e.g. some --per-class sizes): save its cells, write no results file")
     parser.add_argument("--conditions", default=",".join(CONDITIONS))
     parser.add_argument("--classifier", default="cnn")
     parser.add_argument("--classifier-steps", type=int, default=400)

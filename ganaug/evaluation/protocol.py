@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -435,6 +436,6 @@ def _load_cell(path: Path, key: str, conditions: tuple[str, ...]) -> dict | None
 
 def _write_json(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # workers sharing a run folder never collide
     tmp.write_text(json.dumps(obj, indent=1) + "\n")
     tmp.replace(path)
