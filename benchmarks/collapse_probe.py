@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from ganaug.utils import versions
+from ganaug.utils import machine, versions
 
 VARIANTS = {
     "default": {},
@@ -71,7 +69,7 @@ def main() -> None:
     out = Path(__file__).parent / "results" / f"collapse_probe_{args.dataset}_{args.per_class}.json"
     out.write_text(json.dumps({
         "benchmark": "collapse_probe", "dataset": args.dataset, "per_class": args.per_class,
-        "seed": args.seed, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "seed": args.seed, "machine": machine(),
         "versions": versions(), "variants": results,
     }, indent=1) + "\n")
     print(f"wrote {out}")

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 from pathlib import Path
 
 import numpy as np
 from sklearn.svm import SVC
 
 from ganaug import GANAugmenter, load_dataset
-from ganaug.utils import versions
+from ganaug.utils import machine, versions
 
 
 def consistency(checkpoint: str, judge: SVC, n: int, seed: int) -> dict:
@@ -68,7 +66,7 @@ def main() -> None:
         },
         "per_class_min": {c: min(r["per_class"][c] for r in runs) for c in classes},
         "runs": runs,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "machine": machine(),
         "versions": versions(),
     }
     out = Path(args.out or Path(__file__).parent / "results" / f"label_consistency_{args.dataset}.json")

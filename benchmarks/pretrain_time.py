@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -19,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ganaug.utils import versions
+from ganaug.utils import machine, versions
 
 
 def main() -> None:
@@ -51,7 +49,7 @@ def main() -> None:
         "benchmark": "pretrain_time",
         "command": f"ganaug pretrain --dataset {args.dataset} --out DIR (defaults)",
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "machine": machine(args.device),
         "device": args.device,
         "runs": runs,
         "wall_seconds": {"mean": round(sum(walls) / len(walls), 2), "min": min(walls), "max": max(walls)},

@@ -93,10 +93,10 @@ def collect(dataset: str) -> dict:
         for cond in [c for c in results["settings"]["conditions"] if c in (*GAINED, "synthetic")]:
             for n in sorted({k[0] for k in cells}):
                 keys = sorted(k for k in cells if k[0] == n)
-                acc = [cells[k][cond]["accuracy"] for k in keys]
+                seeds, acc = [k[1] for k in keys], [cells[k][cond]["accuracy"] for k in keys]
                 row = {
-                    "variant": variant, "condition": cond, "per_class": n, "seeds": [k[1] for k in keys],
-                    "accuracy": summarize(acc), "by_seed": dict(zip([k[1] for k in keys], acc, strict=True)),
+                    "variant": variant, "condition": cond, "per_class": n, "seeds": seeds,
+                    "accuracy": summarize(acc), "by_seed": dict(zip(seeds, acc, strict=True)),
                 }
                 if cond == "synthetic":
                     row["vs_real"] = paired_gain(acc, [base[k]["real"]["accuracy"] for k in keys])
@@ -107,7 +107,7 @@ def collect(dataset: str) -> dict:
     return {
         "one_setting_apart": _one_setting_apart(runs),
         "dataset": dataset,
-        "machine": " + ".join(sorted({r["machine"] for r in runs.values()})),
+        "machine": " + ".join(sorted({m for r in runs.values() for m in r["machine"].split(" + ")})),
         "baseline_run": source,
         "variants": {v: {"gan_changes": _gan_changes(r), "default": _is_default(r), "command": r["command"],
                          "machine": r["machine"], "wall_seconds": r.get("cell_seconds", r["wall_seconds"]), "created": r["created"], **_gan_health(r)} for v, r in runs.items()},
@@ -120,7 +120,8 @@ def collect(dataset: str) -> dict:
 
 
 def _vs_default(rows: list[dict], defaults: set[str]) -> None:
-    """Add to each non-default variant's row its paired gain over the default's, same condition."""
+    """Add to each non-default variant's row its paired gain over the default's, same condition
+    (every condition the default run has; the tables show ``gan+classical`` and CAS)."""
     reference = {(r["condition"], r["per_class"]): r["by_seed"] for r in rows if r["variant"] in defaults}
     for row in rows:
         ref = reference.get((row["condition"], row["per_class"]))

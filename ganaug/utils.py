@@ -45,8 +45,9 @@ def versions() -> dict[str, str]:
 
 
 def machine(device: str | torch.device = "cpu") -> str:
-    """Architecture, core count, CPU model and, for a CUDA ``device``, the GPU's name,
-    e.g. ``"x86_64, 2 cores, AMD EPYC"`` or ``"x86_64, 16 cores, Intel Xeon, NVIDIA H200"``.
+    """Architecture, core count, CPU model and, for a CUDA ``device``, the GPU's name.
+
+    E.g. ``"x86_64, 2 cores, AMD EPYC"`` or ``"x86_64, 16 cores, Intel Xeon, NVIDIA H200"``.
 
     The model is part of it because the same "2 cores" ran the same GAN steps several times
     slower on one machine than on another: a time means little without it.
@@ -64,5 +65,5 @@ def machine(device: str | torch.device = "cpu") -> str:
         model = ""
     cores = os.cpu_count()
     device = resolve_device(device)
-    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else ""
+    gpu = torch.cuda.get_device_name(device).replace(",", " ") if device.type == "cuda" else ""
     return ", ".join(part for part in (platform.machine(), f"{cores} cores" if cores else "", model, gpu) if part)

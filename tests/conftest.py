@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-import torch
+import os
 
-from ganaug import GANAugmenter, load_dataset
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # test files that import albumentations first
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from ganaug import GANAugmenter, load_dataset  # noqa: E402
 
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
