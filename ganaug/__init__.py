@@ -4,7 +4,13 @@ Pretrain a class-conditional GAN on a labelled image set, mix its samples into a
 classifier's training data, and measure — with confidence intervals — what that buys.
 """
 
+import os
+
 __version__ = "0.1.0"
+
+# albumentations asks PyPI for its latest version on import unless told not to; set before any
+# module (ganaug's or a caller's) imports it, so ganaug makes no network call it was not asked for.
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 from ganaug.augmenter import GANAugmenter  # noqa: E402
 from ganaug.data import ArrayDataset, few_shot, load_dataset  # noqa: E402

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import numpy as np
+import pytest
+import torch
 
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # test files that import albumentations first
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from ganaug import GANAugmenter, load_dataset  # noqa: E402
+from ganaug import GANAugmenter, load_dataset
 
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 

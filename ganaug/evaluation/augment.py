@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-# albumentations asks PyPI for its latest version on import unless told not to: ganaug makes
-# no network call it was not asked for (offline machines also printed a warning for it).
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-
-import albumentations as A  # noqa: E402
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import albumentations as A  # ganaug/__init__ has set NO_ALBUMENTATIONS_UPDATE
+import cv2
+import numpy as np
+import torch
 
 from ganaug.evaluation.classifiers import images_to_tensor
 
