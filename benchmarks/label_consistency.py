@@ -6,8 +6,8 @@ we report the share it labels with the class they were conditioned on, overall a
 for each checkpoint given and its spread over them.
 
     python benchmarks/label_consistency.py runs/digits/augmenter.safetensors --dataset digits
-    python benchmarks/pretrain_time.py --dataset digits --repeats 3 --keep runs/pretrain_digits
-    python benchmarks/label_consistency.py runs/pretrain_digits/seed*/augmenter.safetensors
+    python benchmarks/job_time.py --job pretrain --dataset digits --repeats 3 --keep runs/pretrain_digits
+    python benchmarks/label_consistency.py runs/pretrain_digits/run*/augmenter.safetensors
 
 Writes benchmarks/results/label_consistency_<dataset>.json.
 """
