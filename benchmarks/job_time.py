@@ -38,7 +38,9 @@ def _pretrain_facts(out: Path) -> dict:
 
 def _demo_facts(out: Path) -> dict:
     results = json.loads((out / "results.json").read_text())
-    return {"cells": len(results["cells"]), "evaluation_seconds": round(results["wall_seconds"], 2)}
+    cells = sorted(c["wall_seconds"] for c in results["cells"])
+    return {"cells": len(cells), "evaluation_seconds": round(results["wall_seconds"], 2),
+            "cell_seconds": {"min": cells[0], "median": cells[len(cells) // 2], "max": cells[-1]}}
 
 
 JOBS = {"pretrain": (_pretrain, _pretrain_facts), "demo": (_demo, _demo_facts)}
