@@ -41,6 +41,10 @@ def test_same_seed_same_results(tmp_path):
     for ca, cb in zip(strip(a), strip(b), strict=True):
         assert {k: v["accuracy"] for k, v in ca["results"].items()} == {k: v["accuracy"] for k, v in cb["results"].items()}
     assert a["summary"]["gains"] == b["summary"]["gains"]
+    # Each cell names the images it trained on, so runs made apart can be checked to pair them.
+    subsets = {(c["per_class"], c["seed"]): c["subset_sha256"] for c in a["cells"]}
+    assert subsets == {(c["per_class"], c["seed"]): c["subset_sha256"] for c in b["cells"]}
+    assert len(set(subsets.values())) == len(subsets)
     assert {g["condition"] for g in a["summary"]["gains"] if g["baseline"] == "real"} == {
         "classical", "gan", "gan+classical", "synthetic"
     }

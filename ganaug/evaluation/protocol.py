@@ -326,7 +326,14 @@ def run_evaluation(
         bar.set_description(f"n={n}/class seed={seed}: GAN")
         subset, _ = few_shot(pool, n, seed=seed)
         check_disjoint(subset, test, same_source)
-        record: dict[str, Any] = {"per_class": n, "seed": seed, "n_train": len(subset), "key": key}
+        record: dict[str, Any] = {
+            "per_class": n, "seed": seed, "n_train": len(subset), "key": key,
+            # Which images the cell trained on, so runs made apart can be checked to pair the same
+            # subset; and the thread count, which sets float summation order (accuracies of two
+            # runs of the same cell can differ with it).
+            "subset_sha256": hashlib.sha256(np.asarray(subset.indices, dtype=np.int64).tobytes()).hexdigest()[:16],
+            "threads": torch.get_num_threads(),
+        }
         aug = None
         if needs_gan:
             aug = _train_gan(subset, config, seed)
