@@ -7,9 +7,11 @@ Reads benchmarks/results/accuracy_<dataset>_*.json (written by accuracy.py). Var
 skip the baseline conditions to save time (``--conditions gan,gan+classical,synthetic``): the
 ``real`` and ``classical`` classifiers do not depend on the GAN, so for every (real/class,
 seed) cell they are taken from the baseline run (``hinge``, else ``default``: the first that
-trained them) and paired with the variant's cell of the same subset and seed. Where another
-run trained its own baselines too, they must equal the baseline run's, else the script stops:
-a mismatch would mean the pairing is broken. The row of the configuration ``GANConfig()``
+trained them) and paired with the variant's cell of the same subset and seed. A run that
+trained its own baselines is paired with those (same process, same thread count), and how far
+they lie from the baseline run's is reported: the same classifier on the same images, so that
+is rerun noise. Where both cells record which images they trained on and those differ, the
+script stops: the pairing would be broken. The row of the configuration ``GANConfig()``
 trains at these sizes (``loss="auto"`` resolved) is marked "default".
 
 Writes benchmarks/results/variants_<dataset>.json and prints Markdown tables: the paired gain
@@ -80,28 +82,29 @@ def collect(dataset: str) -> dict:
         raise SystemExit(f"no run of {dataset} in {RESULTS} trained the baselines {BASELINES}")
     source = with_baselines[0]
     base = _cells(runs[source])
-    rows = []
+    rows, reruns = [], []
     for variant, results in runs.items():
         cells = _cells(results)
         missing = sorted(set(cells) - set(base))
         if missing:
             raise SystemExit(f"{variant}: cells {missing} have no baseline in the {source} run")
-        for key, res in cells.items():
-            for b in BASELINES:
-                if b in res and abs(res[b]["accuracy"] - base[key][b]["accuracy"]) > 1e-9:
-                    raise SystemExit(f"{variant}: {b} at {key} differs from the {source} run's; the pairing is broken")
+        _check_subsets(variant, results, runs[source])
+        own = set(BASELINES) <= set(results["settings"]["conditions"])
+        if own and variant != source:
+            reruns += _reruns(variant, results, runs[source])
+        paired = cells if own else base
         for cond in [c for c in results["settings"]["conditions"] if c in (*GAINED, "synthetic")]:
             for n in sorted({k[0] for k in cells}):
                 keys = sorted(k for k in cells if k[0] == n)
                 seeds, acc = [k[1] for k in keys], [cells[k][cond]["accuracy"] for k in keys]
                 row = {
-                    "variant": variant, "condition": cond, "per_class": n, "seeds": seeds,
+                    "variant": variant, "condition": cond, "per_class": n, "seeds": seeds, "baselines_from": variant if own else source,
                     "accuracy": summarize(acc), "by_seed": dict(zip(seeds, acc, strict=True)),
                 }
                 if cond == "synthetic":
-                    row["vs_real"] = paired_gain(acc, [base[k]["real"]["accuracy"] for k in keys])
+                    row["vs_real"] = paired_gain(acc, [paired[k]["real"]["accuracy"] for k in keys])
                 else:
-                    row["vs_classical"] = paired_gain(acc, [base[k]["classical"]["accuracy"] for k in keys])
+                    row["vs_classical"] = paired_gain(acc, [paired[k]["classical"]["accuracy"] for k in keys])
                 rows.append(row)
     _vs_default(rows, {v for v, r in runs.items() if _is_default(r)})
     return {
@@ -109,6 +112,7 @@ def collect(dataset: str) -> dict:
         "dataset": dataset,
         "machine": " + ".join(sorted({m for r in runs.values() for m in r["machine"].split(" + ")})),
         "baseline_run": source,
+        "baseline_reruns": reruns,
         "variants": {v: {"gan_changes": _gan_changes(r), "default": _is_default(r), "command": r["command"],
                          "machine": r["machine"], "wall_seconds": r.get("cell_seconds", r["wall_seconds"]), "created": r["created"], **_gan_health(r)} for v, r in runs.items()},
         "baselines": [
@@ -117,6 +121,34 @@ def collect(dataset: str) -> dict:
         ],
         "rows": rows,
     }
+
+
+def _check_subsets(variant: str, results: dict, baseline: dict) -> None:
+    """Stop where a cell trained on other images than the baseline run's cell of the same size
+    and seed (both record ``subset_sha256``; older cells do not): pairing them would be wrong."""
+    theirs = {(c["per_class"], c["seed"]): c.get("subset_sha256") for c in baseline["cells"]}
+    for c in results["cells"]:
+        mine, other = c.get("subset_sha256"), theirs[(c["per_class"], c["seed"])]
+        if mine and other and mine != other:
+            raise SystemExit(f"{variant}: cell ({c['per_class']}, {c['seed']}) trained on other images than the baseline run's")
+
+
+def _reruns(variant: str, results: dict, baseline: dict) -> list[dict]:
+    """A run that trained the baselines itself next to the baseline run's: the same classifiers
+    on the same images, so any difference is rerun noise (float summation order follows the
+    thread count). The run's gains are paired with its own baselines, made in the same process."""
+    mine, theirs = _cells(results), _cells(baseline)
+    threads = {name: sorted({c.get("threads", "unrecorded") for c in r["cells"]}, key=str) for name, r in (("run", results), ("baseline_run", baseline))}
+    out = []
+    for b in BASELINES:
+        keys = sorted(mine)
+        diffs = [mine[k][b]["accuracy"] - theirs[k][b]["accuracy"] for k in keys]
+        out.append({
+            "variant": variant, "condition": b, "cells": len(keys), "differing": sum(abs(d) > 1e-9 for d in diffs),
+            "max_abs": max(abs(d) for d in diffs), "difference": paired_gain([mine[k][b]["accuracy"] for k in keys], [theirs[k][b]["accuracy"] for k in keys]),
+            "threads": threads,
+        })
+    return out
 
 
 def _vs_default(rows: list[dict], defaults: set[str]) -> None:
@@ -249,6 +281,12 @@ def table(collected: dict) -> str:
             for cond in sorted(pair["gain"], key=order.get):
                 cells = [_interval(pair["gain"][cond][n]) if n in pair["gain"][cond] else "—" for n in sizes]
                 lines.append(f"| {pair['variant']} (`{changed}`) | {pair['parent']} | {cond} | " + " | ".join(cells) + " |")
+    if collected["baseline_reruns"]:
+        lines += ["", f"**{collected['dataset']}** — rerun noise: a run's own `real` and `classical` (its gains are paired with these) minus the `{collected['baseline_run']}` run's, the same classifiers on the same images", "",
+                  "| run | baseline | cells | cells that differ | largest difference, points | mean [95 % interval], points | threads (run / baseline run) |", "|---|---|---|---|---|---|---|"]
+        for r in collected["baseline_reruns"]:
+            threads = " / ".join(",".join(str(t) for t in r["threads"][k]) for k in ("run", "baseline_run"))
+            lines.append(f"| {r['variant']} | {r['condition']} | {r['cells']} | {r['differing']} | {100 * r['max_abs']:.1f} | {_interval(r['difference'])} | {threads} |")
     lines += ["", f"**{collected['dataset']}** — GAN health over all cells: collapse alarms and training time (times compare only on one machine)", "",
               "| variant | cells with an alarm | class alarms | GAN training s (min / median / max) | machine |", "|---|---|---|---|---|"]
     for v, info in sorted(variants.items(), key=lambda kv: (not kv[1]["default"], kv[0])):

@@ -1,0 +1,63 @@
+"""The benchmark scripts' bookkeeping: which numbers a gain is paired with."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from ganaug.training.config import GANConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(conditions: dict[str, list[float]], subset: str = "abc", gan: dict | None = None) -> dict:
+    """A results file of 2 seeds at 5/class: ``conditions`` maps a condition to its accuracies."""
+    return {
+        "created": "2026-01-01T00:00:00Z", "command": "test", "machine": "test", "wall_seconds": 1.0,
+        "settings": {"gan": GANConfig().to_dict() | (gan or {}), "conditions": list(conditions), "per_class": [5]},
+        "cells": [
+            {"per_class": 5, "seed": s, "n_train": 50, "subset_sha256": subset, "threads": 1,
+             "results": {c: {"accuracy": acc[s]} for c, acc in conditions.items()}}
+            for s in (0, 1)
+        ],
+    }
+
+
+@pytest.fixture
+def variants(tmp_path, monkeypatch):
+    module = _load("variants")
+    monkeypatch.setattr(module, "RESULTS", tmp_path)
+    return module
+
+
+def _write(folder: Path, name: str, results: dict) -> None:
+    (folder / f"accuracy_toy_{name}.json").write_text(json.dumps(results))
+
+
+def test_variant_gain_is_paired_with_its_own_baselines_and_the_rerun_is_reported(variants):
+    _write(variants.RESULTS, "hinge", _run({"real": [0.50, 0.60], "classical": [0.70, 0.80], "gan": [0.72, 0.80]}, gan={"loss": "hinge"}))
+    _write(variants.RESULTS, "gated", _run({"real": [0.50, 0.60], "classical": [0.71, 0.80], "gan-gated": [0.71, 0.80]}))
+    collected = variants.collect("toy")
+    gated = next(r for r in collected["rows"] if r["variant"] == "gated")
+    assert gated["baselines_from"] == "gated"
+    assert gated["vs_classical"]["mean"] == pytest.approx(0.0)  # a shut gate is exactly its own classical
+    classical = next(r for r in collected["baseline_reruns"] if r["condition"] == "classical")
+    assert classical["differing"] == 1 and classical["max_abs"] == pytest.approx(0.01)
+    hinge = next(r for r in collected["rows"] if r["variant"] == "hinge" and r["condition"] == "gan")
+    assert hinge["vs_classical"]["mean"] == pytest.approx(0.01)
+    assert "rerun noise" in variants.table(collected)
+
+
+def test_cells_of_other_images_stop_the_pairing(variants):
+    _write(variants.RESULTS, "hinge", _run({"real": [0.5, 0.6], "classical": [0.7, 0.8]}, gan={"loss": "hinge"}))
+    _write(variants.RESULTS, "gated", _run({"gan-gated": [0.7, 0.8]}, subset="other"))
+    with pytest.raises(SystemExit, match="other images"):
+        variants.collect("toy")
