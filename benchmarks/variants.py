@@ -8,7 +8,7 @@ skip the baseline conditions to save time (``--conditions gan,gan+classical,synt
 ``real`` and ``classical`` classifiers do not depend on the GAN, so for every (real/class,
 seed) cell they are taken from the baseline run (``hinge``, else ``default``: the first that
 trained them) and paired with the variant's cell of the same subset and seed. A run that
-trained its own baselines is paired with those (same process, same thread count), and how far
+trained a baseline itself is paired with its own (same process, same thread count), and how far
 they lie from the baseline run's is reported: the same classifier on the same images, so that
 is rerun noise. Where both cells record which images they trained on and those differ, the
 script stops: the pairing would be broken. The row of the configuration ``GANConfig()``
@@ -89,22 +89,21 @@ def collect(dataset: str) -> dict:
         if missing:
             raise SystemExit(f"{variant}: cells {missing} have no baseline in the {source} run")
         _check_subsets(variant, results, runs[source])
-        own = set(BASELINES) <= set(results["settings"]["conditions"])
+        own = [b for b in BASELINES if b in results["settings"]["conditions"]]
         if own and variant != source:
-            reruns += _reruns(variant, results, runs[source])
-        paired = cells if own else base
+            reruns += _reruns(variant, results, runs[source], own)
         for cond in [c for c in results["settings"]["conditions"] if c in (*GAINED, "synthetic")]:
             for n in sorted({k[0] for k in cells}):
                 keys = sorted(k for k in cells if k[0] == n)
                 seeds, acc = [k[1] for k in keys], [cells[k][cond]["accuracy"] for k in keys]
+                against = "real" if cond == "synthetic" else "classical"
+                paired = cells if against in own else base
                 row = {
-                    "variant": variant, "condition": cond, "per_class": n, "seeds": seeds, "baselines_from": variant if own else source,
+                    "variant": variant, "condition": cond, "per_class": n, "seeds": seeds,
                     "accuracy": summarize(acc), "by_seed": dict(zip(seeds, acc, strict=True)),
+                    f"vs_{against}": paired_gain(acc, [paired[k][against]["accuracy"] for k in keys]),
+                    "baseline_from": variant if against in own else source,
                 }
-                if cond == "synthetic":
-                    row["vs_real"] = paired_gain(acc, [paired[k]["real"]["accuracy"] for k in keys])
-                else:
-                    row["vs_classical"] = paired_gain(acc, [paired[k]["classical"]["accuracy"] for k in keys])
                 rows.append(row)
     _vs_default(rows, {v for v, r in runs.items() if _is_default(r)})
     return {
@@ -133,14 +132,14 @@ def _check_subsets(variant: str, results: dict, baseline: dict) -> None:
             raise SystemExit(f"{variant}: cell ({c['per_class']}, {c['seed']}) trained on other images than the baseline run's")
 
 
-def _reruns(variant: str, results: dict, baseline: dict) -> list[dict]:
-    """A run that trained the baselines itself next to the baseline run's: the same classifiers
-    on the same images, so any difference is rerun noise (float summation order follows the
-    thread count). The run's gains are paired with its own baselines, made in the same process."""
+def _reruns(variant: str, results: dict, baseline: dict, own: list[str]) -> list[dict]:
+    """The baselines a run trained itself (``own``) next to the baseline run's: the same
+    classifiers on the same images, so any difference is rerun noise (float summation order
+    follows the thread count). The run's gains are paired with its own, made in the same process."""
     mine, theirs = _cells(results), _cells(baseline)
     threads = {name: sorted({c.get("threads", "unrecorded") for c in r["cells"]}, key=str) for name, r in (("run", results), ("baseline_run", baseline))}
     out = []
-    for b in BASELINES:
+    for b in own:
         keys = sorted(mine)
         diffs = [mine[k][b]["accuracy"] - theirs[k][b]["accuracy"] for k in keys]
         out.append({

@@ -44,15 +44,17 @@ def _write(folder: Path, name: str, results: dict) -> None:
 
 def test_variant_gain_is_paired_with_its_own_baselines_and_the_rerun_is_reported(variants):
     _write(variants.RESULTS, "hinge", _run({"real": [0.50, 0.60], "classical": [0.70, 0.80], "gan": [0.72, 0.80]}, gan={"loss": "hinge"}))
-    _write(variants.RESULTS, "gated", _run({"real": [0.50, 0.60], "classical": [0.71, 0.80], "gan-gated": [0.71, 0.80]}))
+    _write(variants.RESULTS, "gated", _run({"classical": [0.71, 0.80], "gan-gated": [0.71, 0.80], "synthetic": [0.4, 0.5]}))
     collected = variants.collect("toy")
-    gated = next(r for r in collected["rows"] if r["variant"] == "gated")
-    assert gated["baselines_from"] == "gated"
+    by = {(r["variant"], r["condition"]): r for r in collected["rows"]}
+    gated, cas = by[("gated", "gan-gated")], by[("gated", "synthetic")]
+    assert gated["baseline_from"] == "gated"
     assert gated["vs_classical"]["mean"] == pytest.approx(0.0)  # a shut gate is exactly its own classical
-    classical = next(r for r in collected["baseline_reruns"] if r["condition"] == "classical")
-    assert classical["differing"] == 1 and classical["max_abs"] == pytest.approx(0.01)
-    hinge = next(r for r in collected["rows"] if r["variant"] == "hinge" and r["condition"] == "gan")
-    assert hinge["vs_classical"]["mean"] == pytest.approx(0.01)
+    assert cas["baseline_from"] == "hinge"  # it trained no real of its own
+    assert cas["vs_real"]["mean"] == pytest.approx(-0.1)
+    (classical,) = collected["baseline_reruns"]
+    assert classical["condition"] == "classical" and classical["differing"] == 1 and classical["max_abs"] == pytest.approx(0.01)
+    assert by[("hinge", "gan")]["vs_classical"]["mean"] == pytest.approx(0.01)
     assert "rerun noise" in variants.table(collected)
 
 
