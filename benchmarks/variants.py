@@ -137,15 +137,15 @@ def _reruns(variant: str, results: dict, baseline: dict, own: list[str]) -> list
     classifiers on the same images, so any difference is rerun noise (float summation order
     follows the thread count). The run's gains are paired with its own, made in the same process."""
     mine, theirs = _cells(results), _cells(baseline)
+    keys = sorted(mine)
     threads = {name: sorted({c.get("threads", "unrecorded") for c in r["cells"]}, key=str) for name, r in (("run", results), ("baseline_run", baseline))}
     out = []
     for b in own:
-        keys = sorted(mine)
-        diffs = [mine[k][b]["accuracy"] - theirs[k][b]["accuracy"] for k in keys]
+        a, z = [mine[k][b]["accuracy"] for k in keys], [theirs[k][b]["accuracy"] for k in keys]
+        diffs = [x - y for x, y in zip(a, z, strict=True)]
         out.append({
             "variant": variant, "condition": b, "cells": len(keys), "differing": sum(abs(d) > 1e-9 for d in diffs),
-            "max_abs": max(abs(d) for d in diffs), "difference": paired_gain([mine[k][b]["accuracy"] for k in keys], [theirs[k][b]["accuracy"] for k in keys]),
-            "threads": threads,
+            "max_abs": max(abs(d) for d in diffs), "difference": paired_gain(a, z), "threads": threads,
         })
     return out
 
@@ -281,7 +281,7 @@ def table(collected: dict) -> str:
                 cells = [_interval(pair["gain"][cond][n]) if n in pair["gain"][cond] else "—" for n in sizes]
                 lines.append(f"| {pair['variant']} (`{changed}`) | {pair['parent']} | {cond} | " + " | ".join(cells) + " |")
     if collected["baseline_reruns"]:
-        lines += ["", f"**{collected['dataset']}** — rerun noise: a run's own `real` and `classical` (its gains are paired with these) minus the `{collected['baseline_run']}` run's, the same classifiers on the same images", "",
+        lines += ["", f"**{collected['dataset']}** — rerun noise: a baseline a run trained itself (its gains are paired with it) minus the `{collected['baseline_run']}` run's, the same classifiers on the same images", "",
                   "| run | baseline | cells | cells that differ | largest difference, points | mean [95 % interval], points | threads (run / baseline run) |", "|---|---|---|---|---|---|---|"]
         for r in collected["baseline_reruns"]:
             threads = " / ".join(",".join(str(t) for t in r["threads"][k]) for k in ("run", "baseline_run"))
