@@ -10,7 +10,8 @@ settings, every cell's accuracies and generative metrics, and the summary statis
 Until the run is complete every finished cell is also copied to
 benchmarks/results/partial/<dataset>_<variant>/, which is committed: a run longer than one
 working session resumes there in a fresh clone, on another machine if need be (each cell
-records the machine that made it), and the folder is removed when the run is complete.
+records the machine that made it), and the folder is removed when the run is complete. Its
+settings.json lets benchmarks/variants.py show the cells so far, marked "partial".
 Several workers can share a run: each takes some sizes (``--per-class 50 --share``) or seeds
 (``--seed-list 3,4``) and saves only its cells; the full command then reads them all and writes
 the results file.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ganaug.evaluation.protocol import CONDITIONS, EvalConfig, run_evaluation
@@ -55,6 +57,15 @@ def save_partial(name: str, cell: dict) -> None:
     path = _partial_file(name, cell)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(cell, indent=1) + "\n")
+
+
+def save_partial_settings(name: str, config: EvalConfig, command: str) -> None:
+    """Beside the cells, what they were run with, so benchmarks/variants.py can show an
+    unfinished run's cells so far (removed with the cells when the run is complete)."""
+    path = PARTIAL / name / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    settings = config.to_dict() | {"gan": config.gan.to_dict()}
+    path.write_text(json.dumps({"created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "command": command, "settings": settings}, indent=1) + "\n")
 
 
 def resume_partial(name: str, run_dir: Path) -> int:
@@ -100,11 +111,14 @@ def run(args: argparse.Namespace) -> None:
         device=args.device,
     )
     name = f"{args.dataset}_{args.variant}"
+    # The command as it can be rerun: --seeds and --seed-list exclude each other.
+    given = {k: v for k, v in vars(args).items() if v not in (False, None) and k != "table" and not (k == "seeds" and args.seed_list)}
     command = "python benchmarks/accuracy.py " + " ".join(
-        f"--{k.replace('_', '-')} {v!r}" if not isinstance(v, bool) else f"--{k.replace('_', '-')}"
-        for k, v in vars(args).items() if v not in (False, None) and k != "table"
+        f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')} " + (",".join(map(str, v)) if isinstance(v, tuple) else repr(v))
+        for k, v in given.items()
     )
     run_dir = HERE / "runs" / name
+    save_partial_settings(name, config, command)
     if copied := resume_partial(name, run_dir):
         print(f"resuming with {copied} cell(s) from {PARTIAL / name}")
     results = run_evaluation(

@@ -3,7 +3,8 @@
     python benchmarks/variants.py                  # every dataset with results
     python benchmarks/variants.py --dataset mnist5k
 
-Reads benchmarks/results/accuracy_<dataset>_*.json (written by accuracy.py). Variant runs may
+Reads benchmarks/results/accuracy_<dataset>_*.json (written by accuracy.py), and the cells so
+far of unfinished runs in benchmarks/results/partial/ as "<variant> (partial)". Variant runs may
 skip the baseline conditions to save time (``--conditions gan,gan+classical,synthetic``): the
 ``real`` and ``classical`` classifiers do not depend on the GAN, so for every (real/class,
 seed) cell they are taken from the baseline run (``hinge``, else ``default``: the first that
@@ -77,6 +78,7 @@ def _is_default(results: dict) -> bool:
 def collect(dataset: str) -> dict:
     """Pair every variant of ``dataset`` with the default run's baselines; gains and CAS."""
     runs = {p.stem.removeprefix(f"accuracy_{dataset}_"): json.loads(p.read_text()) for p in sorted(RESULTS.glob(f"accuracy_{dataset}_*.json"))}
+    runs |= _partial_runs(dataset)
     with_baselines = [v for v in ("hinge", "default", *runs) if v in runs and set(BASELINES) <= set(runs[v]["settings"]["conditions"])]
     if not with_baselines:
         raise SystemExit(f"no run of {dataset} in {RESULTS} trained the baselines {BASELINES}")
@@ -120,6 +122,24 @@ def collect(dataset: str) -> dict:
         ],
         "rows": rows,
     }
+
+
+def _partial_runs(dataset: str) -> dict[str, dict]:
+    """Unfinished runs (``results/partial/<dataset>_<variant>/``, written by accuracy.py) as
+    results files of the cells finished so far, named ``<variant> (partial)``."""
+    runs = {}
+    for folder in sorted((RESULTS / "partial").glob(f"{dataset}_*")):
+        cells = [json.loads(p.read_text()) for p in sorted(folder.glob("n*_seed*.json"))]
+        if not cells or not (folder / "settings.json").exists():
+            continue
+        meta = json.loads((folder / "settings.json").read_text())
+        seconds = round(sum(c["wall_seconds"] for c in cells), 2)
+        runs[folder.name.removeprefix(f"{dataset}_") + " (partial)"] = meta | {
+            "machine": " + ".join(sorted({c.get("machine", "machine unrecorded") for c in cells})),
+            "wall_seconds": seconds, "cell_seconds": seconds, "cells": cells,
+            "settings": meta["settings"] | {"per_class": sorted({c["per_class"] for c in cells}), "seeds": sorted({c["seed"] for c in cells})},
+        }
+    return runs
 
 
 def _check_subsets(variant: str, results: dict, baseline: dict) -> None:
@@ -234,6 +254,11 @@ def _interval(g: dict) -> str:
     return f"{100 * g['mean']:+.1f} [{100 * g['ci_low']:+.1f}, {100 * g['ci_high']:+.1f}]"
 
 
+def _fewer(row: dict, seeds: int) -> str:
+    """Say how many seeds a row has where it has fewer than the others (an unfinished run)."""
+    return f" (n={len(row['seeds'])})" if len(row["seeds"]) < seeds else ""
+
+
 def _label(variant: str, info: dict) -> str:
     changes = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in info["gan_changes"].items())
     return ("**default** " if info["default"] else "") + f"{variant}" + (f" (`{changes}`)" if changes else "")
@@ -245,13 +270,14 @@ def table(collected: dict) -> str:
     head = "| variant | condition | " + " | ".join(f"{n}/class" for n in sizes) + " |"
     rule = "|---|---|" + "---|" * len(sizes)
     by = {(r["variant"], r["condition"], r["per_class"]): r for r in rows}
+    seeds = max(len(r["seeds"]) for r in rows)
     order = {"gan": 0, "gan+classical": 1, "gan-gated": 2, "gan-filtered": 3, "synthetic": 4}
     pairs = sorted({(r["variant"], r["condition"]) for r in rows}, key=lambda p: (not variants[p[0]]["default"], p[0], order[p[1]]))
     lines = [f"**{collected['dataset']}** — paired gain over `classical`, points, mean [95 % interval] over the seeds ({collected['machine']})", "", head, rule]
     for v, c in pairs:
         if c == "synthetic":
             continue
-        cells = [_interval(by[(v, c, n)]["vs_classical"]) if (v, c, n) in by else "—" for n in sizes]
+        cells = [_interval(by[(v, c, n)]["vs_classical"]) + _fewer(by[(v, c, n)], seeds) if (v, c, n) in by else "—" for n in sizes]
         lines.append(f"| {_label(v, variants[v])} | {c} | " + " | ".join(cells) + " |")
     lines += ["", f"**{collected['dataset']}** — CAS: accuracy % of a classifier trained on GAN samples only (`synthetic`), and its gap to `real`", "", head.replace("condition", "CAS (gap to real)"), rule]
     real = {b["per_class"]: b["accuracy"]["mean"] for b in collected["baselines"] if b["condition"] == "real"}

@@ -24,7 +24,7 @@ def _run(conditions: dict[str, list[float]], subset: str = "abc", gan: dict | No
         "created": "2026-01-01T00:00:00Z", "command": "test", "machine": "test", "wall_seconds": 1.0,
         "settings": {"gan": GANConfig().to_dict() | (gan or {}), "conditions": list(conditions), "per_class": [5]},
         "cells": [
-            {"per_class": 5, "seed": s, "n_train": 50, "subset_sha256": subset, "threads": 1,
+            {"per_class": 5, "seed": s, "n_train": 50, "subset_sha256": subset, "threads": 1, "wall_seconds": 1.0,
              "results": {c: {"accuracy": acc[s]} for c, acc in conditions.items()}}
             for s in (0, 1)
         ],
@@ -63,3 +63,16 @@ def test_cells_of_other_images_stop_the_pairing(variants):
     _write(variants.RESULTS, "gated", _run({"gan-gated": [0.7, 0.8]}, subset="other"))
     with pytest.raises(SystemExit, match="other images"):
         variants.collect("toy")
+
+
+def test_an_unfinished_run_shows_its_cells_so_far(variants):
+    _write(variants.RESULTS, "hinge", _run({"real": [0.5, 0.6], "classical": [0.7, 0.8], "gan": [0.7, 0.8]}, gan={"loss": "hinge"}))
+    unfinished = _run({"classical": [0.7, 0.8], "gan-gated": [0.75, 0.8]})
+    folder = variants.RESULTS / "partial" / "toy_gate"
+    folder.mkdir(parents=True)
+    (folder / "settings.json").write_text(json.dumps({k: unfinished[k] for k in ("created", "command", "settings")}))
+    (folder / "n5_seed0.json").write_text(json.dumps(unfinished["cells"][0]))
+    collected = variants.collect("toy")
+    (row,) = [r for r in collected["rows"] if r["variant"] == "gate (partial)"]
+    assert row["seeds"] == [0] and row["vs_classical"]["mean"] == pytest.approx(0.05)
+    assert "(n=1)" in variants.table(collected)
