@@ -52,20 +52,14 @@ def _partial_file(name: str, cell: dict) -> Path:
     return PARTIAL / name / f"n{cell['per_class']}_seed{cell['seed']}.json"
 
 
-def save_partial(name: str, cell: dict) -> None:
-    """Keep a finished cell of an unfinished run where git can carry it to the next session."""
+def save_partial(name: str, cell: dict, settings: dict) -> None:
+    """Keep a finished cell of an unfinished run where git can carry it to the next session, and
+    beside it what it was run with (``settings.json``), so benchmarks/variants.py can show the
+    cells so far; both go when the run is complete."""
     path = _partial_file(name, cell)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(cell, indent=1) + "\n")
-
-
-def save_partial_settings(name: str, config: EvalConfig, command: str) -> None:
-    """Beside the cells, what they were run with, so benchmarks/variants.py can show an
-    unfinished run's cells so far (removed with the cells when the run is complete)."""
-    path = PARTIAL / name / "settings.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    settings = config.to_dict() | {"gan": config.gan.to_dict()}
-    path.write_text(json.dumps({"created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "command": command, "settings": settings}, indent=1) + "\n")
+    (path.parent / "settings.json").write_text(json.dumps(settings, indent=1) + "\n")
 
 
 def resume_partial(name: str, run_dir: Path) -> int:
@@ -118,12 +112,13 @@ def run(args: argparse.Namespace) -> None:
         for k, v in given.items()
     )
     run_dir = HERE / "runs" / name
-    save_partial_settings(name, config, command)
+    settings = {"created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "command": command,
+                "settings": config.to_dict() | {"gan": config.gan.to_dict()}}
     if copied := resume_partial(name, run_dir):
         print(f"resuming with {copied} cell(s) from {PARTIAL / name}")
     results = run_evaluation(
         config, run_dir, progress=not args.quiet, command=command,
-        on_cell_done=lambda cell: save_partial(name, cell),
+        on_cell_done=lambda cell: save_partial(name, cell, settings),
     )
     if args.share or args.seed_list:
         # One worker's share: its cells are saved; the results file and the removal of the saved
