@@ -25,7 +25,8 @@ def _accuracy(n: int, cond: str) -> dict:
 
 def _gain(n: int, cond: str, base: str, low: float, high: float, p: float) -> dict:
     return {"per_class": n, "condition": cond, "baseline": base, "n": 3, "mean": (low + high) / 2,
-            "std": 0.01, "ci_low": low, "ci_high": high, "p_value": p, "test": "paired t-test"}
+            "std": 0.01, "ci_low": low, "ci_high": high, "p_value": p, "p_value_exact": 0.25,
+            "test": "paired t-test"}
 
 
 def _cell(n: int, seed: int) -> dict:
@@ -125,8 +126,8 @@ def test_gain_verdicts_follow_the_interval(report):
     for word in ("gain", "loss", "no clear difference"):
         assert f">{word}</td>" in page
     text = md.read_text()
-    assert "| 5 | gan vs real | +1.0 | [-1.0, +3.0] | 0.210 | no clear difference |" in text
-    assert "| 5 | gan vs classical | -4.0 | [-6.0, -2.0] | 0.0123 | loss |" in text
+    assert "| 5 | gan vs real | +1.0 | [-1.0, +3.0] | 0.210 | 0.250 | no clear difference |" in text
+    assert "| 5 | gan vs classical | -4.0 | [-6.0, -2.0] | 0.0123 | 0.250 | loss |" in text
 
 
 def test_markdown_accuracy_cell_in_percent(report):
