@@ -128,13 +128,18 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
     from ganaug.training.config import GANConfig
     from ganaug.training.monitor import CollapseMonitor
 
+    if resume:
+        if steps is None:
+            raise click.UsageError("--resume needs --steps (the total to reach)")
+        ignored = [flag for flag, value in (("--loss", loss), ("--conditioning", conditioning), ("--config", config_path))
+                   if value is not None]
+        if ignored:
+            raise click.UsageError(f"--resume continues the checkpoint's own configuration; drop {', '.join(ignored)}")
     data = load_dataset(dataset, root=root, train=True, download=download)
     if per_class is not None:
         data, _ = few_shot(data, per_class, seed=seed)
     if resume:
         aug = GANAugmenter.load(resume, device=device, verbose=not quiet)
-        if steps is None:
-            raise click.UsageError("--resume needs --steps (the total to reach)")
         aug.set_params(steps=steps, warm_start=True)
     else:
         config = GANConfig.from_json(config_path) if config_path else GANConfig()

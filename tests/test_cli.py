@@ -62,6 +62,8 @@ def test_resume_continues_to_more_steps(trained, tmp_path):
         (["sample", "{pickle}", "--out", "a.png"], "never unpickles"),
         (["sample", "{pickle}", "--out", "a.txt"], ".png or .npz"),
         (["info", "{pickle}"], "never unpickles"),
+        (["pretrain", "--resume", "{pickle}", "--out", "x"], "needs --steps"),
+        (["pretrain", "--resume", "{pickle}", "--steps", "9", "--loss", "hinge", "--out", "x"], "drop --loss"),
     ],
 )
 def test_user_errors_are_one_line(tmp_path, args, message):
