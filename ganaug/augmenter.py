@@ -19,6 +19,13 @@ from ganaug.training.loop import GANTrainer
 from ganaug.utils import resolve_device, versions
 
 _D = GANConfig()
+# Settings a trainer is built from (networks, optimisers, objective, augmentation policy):
+# a warm start keeps the checkpoint's. Steps, batch size, EMA decay, penalty weights and
+# the monitor may change.
+FIXED_ON_RESUME = (
+    "loss", "conditioning", "z_dim", "g_channels", "d_channels", "lr_g", "lr_d", "beta1", "beta2",
+    "diffaugment", "minibatch_std", "aux_weight", "mmd_feature_weight", "seed",
+)
 
 
 class GANAugmenter(BaseEstimator):
@@ -144,17 +151,16 @@ class GANAugmenter(BaseEstimator):
         resume = self.warm_start and hasattr(self, "trainer_")
         if resume:
             self._check_resume(images, classes)
-            config = resolve(config, len(images), images.shape[1] * images.shape[2], smallest)
-            # Widths are fixed by the checkpoint; the rest (steps, rates…) may change.
-            config = dataclasses.replace(
-                config, **{k: getattr(self.trainer_.config, k) for k in ("g_channels", "d_channels", "z_dim")}
-            )
-            self.trainer_.config = config
+            config = self._resume_config(resolve(config, len(images), images.shape[1] * images.shape[2], smallest))
+            trainer = self.trainer_
+            trainer.config = config
         else:
             config = resolve(config, len(images), images.shape[1] * images.shape[2], smallest)
-            self.trainer_ = GANTrainer(config, len(classes), tuple(x.shape[1:]), device)
-        self.config_ = config
-        self.trainer_.train(x.to(device), y_idx.to(device), config.steps, progress=self.verbose)
+            trainer = GANTrainer(config, len(classes), tuple(x.shape[1:]), device)
+        trainer.train(x.to(device), y_idx.to(device), config.steps, progress=self.verbose)
+        # A new fit replaces the fitted state only once it finishes: after a failed or
+        # interrupted one, sample and save still describe the earlier model.
+        self.trainer_, self.config_ = trainer, config
 
         self.classes_ = classes
         self.class_names_ = names if names is not None else [str(c) for c in classes]
@@ -171,6 +177,27 @@ class GANAugmenter(BaseEstimator):
         self.monitor_ = self.trainer_.monitor_history
         self.n_steps_ = self.trainer_.step
         self._sample_calls = 0
+
+    def _resume_config(self, wanted: GANConfig) -> GANConfig:
+        """The settings a warm start trains on: the checkpoint's, except those that may change.
+
+        The networks, optimisers, objective and augmentation policy were built from the
+        checkpoint's settings, so a different value of one of those would be recorded but not
+        used: it is an error. A setting left to ``auto``/None takes the checkpoint's value.
+        """
+        if not self.trainer_.resumable:
+            raise ValueError(
+                "warm_start: this checkpoint was saved with training_state=False and holds only the "
+                "sampling generator; save with training_state=True to continue training"
+            )
+        before, params = self.trainer_.config, self.get_params()
+        changed = [
+            f"{k} ({getattr(before, k)!r} -> {params[k]!r})" for k in FIXED_ON_RESUME
+            if params[k] not in (None, "auto") and params[k] != getattr(before, k)
+        ]
+        if changed:
+            raise ValueError(f"warm_start cannot change {', '.join(changed)}: fit a new augmenter instead")
+        return dataclasses.replace(wanted, **{k: getattr(before, k) for k in FIXED_ON_RESUME})
 
     def _check_resume(self, images: np.ndarray, classes: np.ndarray) -> None:
         if tuple(images.shape[1:]) != self.image_shape_ or not np.array_equal(classes, self.classes_):
@@ -328,16 +355,18 @@ class GANAugmenter(BaseEstimator):
             FileNotFoundError, CheckpointError: see `ganaug.training.load_checkpoint`.
         """
         tensors, meta = load_checkpoint(path)
+        target = resolve_device(device)  # outside the try: a bad device is not a bad checkpoint
         try:
             config = GANConfig.from_dict(meta["config"])
             aug = cls.from_config(config, device=device, verbose=verbose)
             image_shape = tuple(meta["image_shape"])
             chw = (image_shape[2] if len(image_shape) == 3 else 1, *image_shape[:2])
-            aug.trainer_ = GANTrainer(config, len(meta["classes"]), chw, resolve_device(device))
+            aug.trainer_ = GANTrainer(config, len(meta["classes"]), chw, target)
             trainer_meta = meta["trainer"]
             if meta.get("training_state", False):
                 aug.trainer_.load_state(tensors, trainer_meta)
             else:
+                aug.trainer_.resumable = False
                 ema = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
                 aug.trainer_.ema.load_state_dict(ema)
                 aug.trainer_.step = int(trainer_meta["step"])

@@ -182,3 +182,44 @@ def test_warm_start_refuses_different_data(small_aug, toy_arrays):
     aug.__dict__.update({k: v for k, v in small_aug.__dict__.items() if k.endswith("_")})
     with pytest.raises(ValueError, match="differ"):
         aug.fit(*toy_arrays)
+
+
+def test_an_interrupted_refit_leaves_the_fitted_model_as_it_was(digits, tmp_path, monkeypatch):
+    aug = GANAugmenter(steps=10, batch_size=16, verbose=False, seed=3, device="cpu").fit(digits)
+    before = aug.sample(20, seed=0)[0]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ganaug.augmenter.GANTrainer.train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        aug.set_params(steps=30, lr_g=0.05).fit(digits)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(aug.sample(20, seed=0)[0], before)
+    assert aug.config_.lr_g == 1e-4 and aug.n_steps_ == 10
+    saved = GANAugmenter.load(aug.save(tmp_path / "a.safetensors"), device="cpu", verbose=False)
+    np.testing.assert_array_equal(saved.sample(20, seed=0)[0], before)
+
+
+def test_warm_start_refuses_what_it_cannot_honour(digits, tmp_path):
+    first = GANAugmenter(steps=10, batch_size=16, verbose=False, seed=3, device="cpu").fit(digits)
+    resumed = GANAugmenter.load(first.save(tmp_path / "full.safetensors"), device="cpu", verbose=False)
+    # The optimisers and the objective were built from the checkpoint's settings.
+    with pytest.raises(ValueError, match=r"cannot change loss .*, lr_g \(0.0001 -> 0.05\)"):
+        resumed.set_params(steps=20, warm_start=True, lr_g=0.05, loss="nonsaturating").fit(digits)
+    assert resumed.n_steps_ == 10
+    # Settings left to "auto" take the checkpoint's; those read at each step may change.
+    resumed.set_params(lr_g=1e-4, loss="auto", ema_decay=0.99).fit(digits)
+    assert resumed.n_steps_ == 20 and resumed.config_.ema_decay == 0.99
+    # Without D and the optimisers there is nothing to continue.
+    sampler = GANAugmenter.load(first.save(tmp_path / "ema.safetensors", training_state=False), device="cpu", verbose=False)
+    with pytest.raises(ValueError, match="training_state=False"):
+        sampler.set_params(steps=20, warm_start=True).fit(digits)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_loading_onto_a_missing_device_blames_the_device_not_the_file(small_aug, tmp_path):
+    path = small_aug.save(tmp_path / "a.safetensors")
+    with pytest.raises(ValueError, match="CUDA is not available") as caught:
+        GANAugmenter.load(path, device="cuda")
+    assert not isinstance(caught.value, CheckpointError)

@@ -53,6 +53,7 @@ class GANTrainer:
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=betas)
         self.rng = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.rng_restored = True  # False after loading a noise stream saved on another kind of device
+        self.resumable = True  # False when loaded from a checkpoint without D and the optimisers
         self.step = 0
         self.lecam_anchors = [0.0, 0.0]  # moving averages of D on real, on fake
         self.n_classes = n_classes
