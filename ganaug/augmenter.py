@@ -260,7 +260,9 @@ class GANAugmenter(BaseEstimator):
         self._check_fitted()
         if int(n) != n or n < 0:
             raise ValueError(f"n must be a non-negative integer, got {n!r}")
-        n = int(n)
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        n, batch_size = int(n), int(batch_size)
         if seed is None:
             seed = self.seed * 1_000_003 + 7919 * (getattr(self, "_sample_calls", 0) + 1)
             self._sample_calls = getattr(self, "_sample_calls", 0) + 1

@@ -8,6 +8,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import time
@@ -17,8 +18,9 @@ from typing import Any
 
 import click
 import numpy as np
+from click.core import ParameterSource
 
-from ganaug.training.config import CONDITIONING
+from ganaug.training.config import CONDITIONING, GANConfig
 from ganaug.training.losses import LOSSES
 
 # Names only: importing the evaluation stack here would slow every command's start.
@@ -41,6 +43,13 @@ def user_errors(fn: Callable) -> Callable:
             raise click.ClickException(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
 
     return wrapper
+
+
+def _gan_config(config_path: str | None, **flags: Any) -> GANConfig:
+    """The GANConfig file (or the defaults) with the flags that were given on top; checked here,
+    before any data loads."""
+    config = GANConfig.from_json(config_path) if config_path else GANConfig()
+    return dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
 
 
 def _echo(quiet: bool, message: str) -> None:
@@ -125,7 +134,6 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
     from ganaug.augmenter import GANAugmenter
     from ganaug.data import few_shot, load_dataset
     from ganaug.report.plots import diversity_curves, loss_curves, sample_grid
-    from ganaug.training.config import GANConfig
     from ganaug.training.monitor import CollapseMonitor
 
     if resume:
@@ -135,6 +143,12 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
                    if value is not None]
         if ignored:
             raise click.UsageError(f"--resume continues the checkpoint's own configuration; drop {', '.join(ignored)}")
+    else:
+        # Flags given override the file; the file's seed holds unless --seed is given.
+        seed_given = click.get_current_context().get_parameter_source("seed") is not ParameterSource.DEFAULT
+        config = _gan_config(config_path, steps=steps, loss=loss, conditioning=conditioning,
+                             seed=seed if seed_given else None)
+        seed = config.seed
     data = load_dataset(dataset, root=root, train=True, download=download)
     if per_class is not None:
         data, _ = few_shot(data, per_class, seed=seed)
@@ -142,10 +156,7 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
         aug = GANAugmenter.load(resume, device=device, verbose=not quiet)
         aug.set_params(steps=steps, warm_start=True)
     else:
-        config = GANConfig.from_json(config_path) if config_path else GANConfig()
-        given = {"steps": steps, "loss": loss, "conditioning": conditioning, "seed": seed}
-        overrides = {k: v for k, v in given.items() if v is not None}
-        aug = GANAugmenter.from_config(config, device=device, verbose=not quiet).set_params(**overrides)
+        aug = GANAugmenter.from_config(config, device=device, verbose=not quiet)
     _echo(quiet, f"training on {data.name}: {len(data)} images {data.image_shape}, {len(np.unique(data.targets))} classes")
     started = time.perf_counter()
     aug.fit(data)
@@ -293,7 +304,6 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
     import sys
 
     from ganaug.evaluation.protocol import EvalConfig, run_evaluation
-    from ganaug.training.config import GANConfig
 
     source = ctx.get_parameter_source
     if quick:
@@ -305,10 +315,7 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
             steps = QUICK["steps"]
         if source("classifier_steps").name == "DEFAULT":
             classifier_steps = QUICK["classifier_steps"]
-    gan = GANConfig.from_json(config_path) if config_path else GANConfig()
-    given = {"steps": steps, "loss": loss, "conditioning": conditioning}
-    overrides = {k: v for k, v in given.items() if v is not None}
-    gan = GANConfig.from_dict(gan.to_dict() | overrides)
+    gan = _gan_config(config_path, steps=steps, loss=loss, conditioning=conditioning)
     config = EvalConfig(
         dataset=dataset, root=root, download=download, per_class=per_class,
         seeds=tuple(range(first_seed, first_seed + seeds)),

@@ -53,6 +53,16 @@ def test_resume_continues_to_more_steps(trained, tmp_path):
     assert "40 steps" in res.output
 
 
+def test_pretrain_keeps_the_config_files_seed_unless_seed_is_given(tmp_path):
+    (tmp_path / "c.json").write_text('{"seed": 7, "steps": 2}')
+    for extra, expected in (([], 7), (["--seed", "3"], 3)):
+        out = tmp_path / f"run{expected}"
+        args = ["pretrain", "--per-class", "5", "--config", str(tmp_path / "c.json"), "--quiet", "--out", str(out), *extra]
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+        assert json.loads((out / "config.json").read_text())["seed"] == expected
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -64,11 +74,15 @@ def test_resume_continues_to_more_steps(trained, tmp_path):
         (["info", "{pickle}"], "never unpickles"),
         (["pretrain", "--resume", "{pickle}", "--out", "x"], "needs --steps"),
         (["pretrain", "--resume", "{pickle}", "--steps", "9", "--loss", "hinge", "--out", "x"], "drop --loss"),
+        (["pretrain", "--config", "{tmp}/bad.json", "--out", "x"], "monitor_every must be an integer >= 1"),
+        (["pretrain", "--config", "{tmp}/list.json", "--out", "x"], "must hold a JSON object"),
     ],
 )
 def test_user_errors_are_one_line(tmp_path, args, message):
     bad = tmp_path / "model.safetensors"
     bad.write_bytes(pickle.dumps({"a": 1}))
+    (tmp_path / "bad.json").write_text('{"monitor_every": 0}')
+    (tmp_path / "list.json").write_text("[1, 2]")
     args = [a.format(tmp=tmp_path, pickle=bad) for a in args]
     res = CliRunner().invoke(main, args)
     assert res.exit_code != 0

@@ -95,6 +95,34 @@ def test_config_json_round_trip(tmp_path):
         GANConfig.from_dict({"learning_rate": 1})
 
 
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"monitor_every": 0}, "monitor_every must be an integer >= 1, got 0"),
+        ({"batch_size": 1}, "batch_size must be an integer >= 2"),
+        ({"steps": 2.5}, "steps must be an integer"),
+        ({"steps": "300"}, "steps must be an integer"),
+        ({"lr_g": 0.0}, "lr_g must be > 0"),
+        ({"beta2": 1.0}, r"beta2 must be in \[0, 1\)"),
+        ({"ema_decay": 2}, "ema_decay must be in"),
+        ({"r1_gamma": -1}, "r1_gamma must be >= 0"),
+        ({"unrolled_steps": -1}, "unrolled_steps must be an integer >= 0"),
+        ({"loss": "wgan"}, "unknown loss"),
+        ({"diffaugment": "rotate"}, "unknown DiffAugment"),
+    ],
+)
+def test_settings_out_of_range_are_refused_by_name(settings, message):
+    # Refused when the config is made, so fit fails before it touches the fitted state.
+    with pytest.raises(ValueError, match=message):
+        GANConfig(**settings)
+
+
+def test_a_config_file_that_is_not_an_object_is_refused(tmp_path):
+    (tmp_path / "c.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="must hold a JSON object"):
+        GANConfig.from_json(tmp_path / "c.json")
+
+
 def test_auto_loss_follows_the_data_and_the_options():
     from ganaug.training import AUTO_MMD_BELOW, resolve
 

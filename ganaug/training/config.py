@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ganaug.training.diffaugment import parse_policy
+from ganaug.training.losses import get_loss
 
 CONDITIONING = ("label", "per-class")
 
@@ -56,12 +60,14 @@ class GANConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        _check_ranges(self)
+        if self.loss != "auto":
+            get_loss(self.loss)  # raises on an unknown name
+        parse_policy(self.diffaugment)  # raises on an unknown op
         if self.conditioning not in CONDITIONING:
             raise ValueError(f"unknown conditioning {self.conditioning!r}; choose one of {', '.join(CONDITIONING)}")
         if self.conditioning == "per-class" and self.aux_weight > 0:
             raise ValueError("aux_weight needs conditioning='label': a per-class D sees one class")
-        if self.mmd_feature_weight < 0:
-            raise ValueError(f"mmd_feature_weight must be >= 0, got {self.mmd_feature_weight}")
         if self.mmd_feature_weight > 0 and self.loss not in ("auto", "mmd"):
             raise ValueError(f"mmd_feature_weight needs loss='mmd' (or 'auto'); got loss={self.loss!r}")
         if self.mmd_feature_weight > 0 and self.loss == "auto" and _wants_d(self):
@@ -87,8 +93,51 @@ class GANConfig:
             values = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"cannot read config {path}: {err}") from None
-        return cls.from_dict(values.get("config", values))
+        values = values.get("config", values) if isinstance(values, dict) else values
+        if not isinstance(values, dict):
+            raise ValueError(f"config {path} must hold a JSON object of GANConfig fields, got {type(values).__name__}")
+        return cls.from_dict(values)
 
+
+# The smallest value each integer setting takes. None (sized from the data) is allowed
+# where it is the default.
+_INT_MIN = {"steps": 1, "batch_size": 2, "z_dim": 1, "g_channels": 1, "d_channels": 1, "d_steps": 1,
+            "unrolled_steps": 0, "monitor_every": 1, "seed": 0}
+_POSITIVE = ("lr_g", "lr_d")
+_FRACTION = ("beta1", "beta2", "ema_decay")  # in [0, 1)
+_WEIGHT = ("aux_weight", "r1_gamma", "lecam_weight", "mmd_feature_weight")  # >= 0
+
+
+def _check_ranges(config: GANConfig) -> None:
+    """A clear error for a setting of the wrong type or out of range, before anything trains."""
+
+    def fail(name: str, rule: str) -> None:
+        raise ValueError(f"{name} must be {rule}, got {getattr(config, name)!r}")
+
+    def number(value: Any, kind: type) -> bool:
+        return isinstance(value, kind) and not isinstance(value, bool)
+
+    for name, low in _INT_MIN.items():
+        value = getattr(config, name)
+        if value is None and _FIELD_DEFAULTS[name] is None:
+            continue
+        if not number(value, numbers.Integral) or value < low:
+            fail(name, f"an integer >= {low}")
+    for name in _POSITIVE + _FRACTION + _WEIGHT:
+        value = getattr(config, name)
+        if not number(value, numbers.Real):
+            fail(name, "a number")
+        if name in _POSITIVE and not value > 0:
+            fail(name, "> 0")
+        if name in _FRACTION and not 0 <= value < 1:
+            fail(name, "in [0, 1)")
+        if name in _WEIGHT and not value >= 0:
+            fail(name, ">= 0")
+    if not isinstance(config.minibatch_std, bool):
+        fail("minibatch_std", "true or false")
+
+
+_FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(GANConfig)}
 
 # Training length of the generative matching network when ``steps`` is None.
 MMD_STEPS = 2400
