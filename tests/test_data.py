@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -62,6 +65,26 @@ def test_folder_source(tmp_path):
     Image.fromarray(np.zeros((12, 12), np.uint8)).save(tmp_path / "dog" / "big.png")
     with pytest.raises(ValueError, match="differs"):
         load_dataset(f"folder:{tmp_path}")
+    (tmp_path / "dog" / "big.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="big.png: not a readable image"):
+        load_dataset(f"folder:{tmp_path}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files through /proc")
+def test_folder_source_reads_more_images_than_files_may_be_open(tmp_path):
+    import resource
+
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(60):
+            Image.fromarray(np.full((8, 8), i, np.uint8)).save(tmp_path / cls / f"{i}.png")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 30, hard))
+    try:
+        ds = load_dataset(f"folder:{tmp_path}", train=None)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert ds.data.shape == (120, 8, 8)
 
 
 def test_few_shot_is_stratified_reproducible_and_disjoint(digits):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -170,11 +171,19 @@ def _folder(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     ]
     if not files:
         raise ValueError(f"{path}: no image files ({', '.join(sorted(_IMAGE_SUFFIXES))}) found")
-    opened = [Image.open(f) for f, _ in files]
-    mode = "L" if all(im.mode in ("L", "1", "P", "I;16", "I") for im in opened) else "RGB"
+
+    def read(f: Path, mode: str | None = None) -> Any:
+        # One file open at a time: a folder may hold more images than the open-file limit.
+        try:
+            with Image.open(f) as im:
+                return im.mode if mode is None else np.asarray(im.convert(mode))
+        except OSError as err:
+            raise ValueError(f"{f}: not a readable image ({err})") from None
+
+    mode = "L" if all(read(f) in ("L", "1", "P", "I;16", "I") for f, _ in files) else "RGB"
     images = []
-    for (f, _), im in zip(files, opened, strict=True):
-        arr = np.asarray(im.convert(mode))
+    for f, _ in files:
+        arr = read(f, mode)
         if images and arr.shape != images[0].shape:
             raise ValueError(
                 f"{f}: image size {arr.shape[:2]} differs from {images[0].shape[:2]} "
