@@ -22,6 +22,7 @@ import torch
 
 from ganaug.augmenter import GANAugmenter
 from ganaug.data.datasets import to_uint8
+from ganaug.mixing import check_label_mapping
 
 
 def _flat01(u8: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -67,11 +68,23 @@ class FilteredAugmenter:
         seed: int = 0,
     ) -> None:
         augmenter._check_fitted()
+        if not 0 <= min_confidence <= 1:
+            raise ValueError(f"min_confidence must lie in [0, 1], got {min_confidence!r}")
+        if not 0 <= copy_quantile <= 1:
+            raise ValueError(f"copy_quantile must lie in [0, 1], got {copy_quantile!r}")
+        if int(max_draws) != max_draws or max_draws < 1:
+            raise ValueError(f"max_draws must be a positive integer, got {max_draws!r}")
         self.augmenter = augmenter
-        self.min_confidence, self.max_draws = min_confidence, max_draws
+        self.min_confidence, self.max_draws = min_confidence, int(max_draws)
         u8 = np.asarray(images)
+        if tuple(u8.shape[1:]) != tuple(augmenter.image_shape_) or len(u8) != len(labels):
+            raise ValueError(
+                f"images must be the augmenter's training images, {len(labels)} of shape "
+                f"{tuple(augmenter.image_shape_)}; got an array of shape {u8.shape}"
+            )
         if u8.dtype != np.uint8:
             u8 = to_uint8(u8, augmenter.value_range_)
+        check_label_mapping(np.asarray(labels), augmenter)
         positions = np.searchsorted(augmenter.classes_, np.asarray(labels))
         if judge is None:
             from ganaug.evaluation.classifiers import TorchClassifier
@@ -85,7 +98,16 @@ class FilteredAugmenter:
 
     def __getattr__(self, name: str) -> Any:
         # Everything not overridden (classes_, image_shape_, to_output, …) is the augmenter's.
+        # Before __init__ (copy, pickle) there is no augmenter yet: a plain AttributeError.
+        if "augmenter" not in self.__dict__:
+            raise AttributeError(name)
         return getattr(self.__dict__["augmenter"], name)
+
+    def __sklearn_clone__(self) -> FilteredAugmenter:
+        # Fitted state throughout (the GAN, the judge), like a frozen estimator: scikit-learn's
+        # clone keeps it, so a resampler or pipeline cloned for cross-validation keeps its filter
+        # instead of silently training a plain GAN.
+        return self
 
     def _accept(self, x: torch.Tensor, class_indices: torch.Tensor) -> torch.Tensor:
         u8 = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()  # (B, H, W, C)

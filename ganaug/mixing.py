@@ -203,6 +203,8 @@ class SyntheticMixDataset(Dataset):
         return self.n_real + len(self.bank_targets)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range for {len(self)} items")
         if index < 0:
             index += len(self)
         if index < self.n_real:
@@ -213,8 +215,6 @@ class SyntheticMixDataset(Dataset):
                 target = self.target_transform(target)
             return image, target
         k = index - self.n_real
-        if k >= len(self.bank_targets):
-            raise IndexError(index)
         image = self.format.convert(self.bank[k])
         target: Any = int(self.bank_targets[k])
         if self._synthetic_transform is not None:
@@ -262,7 +262,9 @@ class MixLoader:
         self.labels, self.return_mask = labels, return_mask
         self.epoch = 0
         dataset = getattr(loader, "dataset", None)
-        if dataset is not None and getattr(dataset, "targets", None) is not None:
+        # Checked once here where the dataset lists its labels, else batch by batch.
+        self._labels_known = dataset is not None and getattr(dataset, "targets", None) is not None
+        if self._labels_known:
             check_label_mapping(_dataset_targets(dataset), augmenter, getattr(dataset, "classes", None))
 
     def __len__(self) -> int:
@@ -313,6 +315,8 @@ class MixLoader:
         self.epoch += 1
         for batch in self.loader:
             x, y = batch[0], batch[1]
+            if not self._labels_known:
+                check_label_mapping(y.cpu().numpy(), aug)
             idx = self._synthetic(y, rng)
             if len(idx) == 0:
                 yield (x, y, torch.zeros(len(y), dtype=torch.bool)) if self.return_mask else (x, y)
@@ -328,6 +332,28 @@ class MixLoader:
 
 # The function-style name users reach for; the class carries the signature and docs.
 mix_loader = MixLoader
+
+
+def _check_units(X: np.ndarray, augmenter: GANAugmenter) -> None:
+    """Raise unless ``X`` holds images of the augmenter's size, in the units it trained on:
+    synthetic rows are appended to ``X`` as the augmenter draws them."""
+    size, expected = int(np.prod(X.shape[1:])), int(np.prod(augmenter.image_shape_))
+    if size != expected:
+        raise ValueError(
+            f"X holds {size} values per image, but the augmenter draws {augmenter.image_shape_} "
+            f"images ({expected} values)"
+        )
+    if X.size == 0:
+        return
+    low, high = augmenter.value_range_
+    lo, hi = float(X.min()), float(X.max())
+    tolerance = 1e-6 * (high - low)
+    # Out of range, or 0..1 data for an augmenter trained on 0..255 (or 0..16) pixels.
+    if lo < low - tolerance or hi > high + tolerance or (high > 1.5 and hi <= 1.0):
+        raise ValueError(
+            f"X's values lie in {lo:g}..{hi:g}, but the augmenter was trained on {low:g}..{high:g}: "
+            "scale X as its training images were, or the synthetic rows will not match"
+        )
 
 
 class GANResampler(BaseEstimator):
@@ -397,6 +423,7 @@ class GANResampler(BaseEstimator):
             aug.fit(X, y, image_shape=self.image_shape if X.ndim == 2 else None)
         self.augmenter_ = aug
         check_label_mapping(y, aug)
+        _check_units(X, aug)
         need = self._targets(y)
         labels = np.concatenate([np.full(n, c) for c, n in need.items() if n > 0] or [np.zeros(0)])
         self.sampling_strategy_ = need

@@ -100,6 +100,13 @@ def test_balance_fills_small_classes_first(small_aug, digits):
 
 def test_label_and_shape_mismatches_are_errors(small_aug, toy_arrays):
     x, y = toy_arrays
+    # A dataset without .targets is checked batch by batch: labels 10-12 are no class of the augmenter.
+    plain = torch.utils.data.TensorDataset(torch.as_tensor(x), torch.as_tensor(y + 9))
+    with pytest.raises(ValueError, match=r"label\(s\) \[10, 11, 12\]"):
+        list(mix_loader(DataLoader(plain, batch_size=40), small_aug, ratio=1.0))
+    mixed = SyntheticMixDataset(ArrayDataset(x, y), small_aug, ratio=0.5)
+    with pytest.raises(IndexError):
+        mixed[-len(mixed) - 1]
     with pytest.raises(ValueError, match="not trained on"):
         SyntheticMixDataset(ArrayDataset(x, y + 10), small_aug)
     with pytest.raises(ValueError, match="augmenter draws"):
@@ -170,6 +177,11 @@ def test_resampler_balances_flattened_arrays(small_aug, digits):
         GANResampler(small_aug, sampling_strategy={3: 5}).fit_resample(X, y)
     with pytest.raises(ValueError, match="unknown sampling_strategy"):
         GANResampler(small_aug, sampling_strategy="bogus").fit_resample(X, y)
+    # The synthetic rows come in the augmenter's units: X in other units or sizes is refused.
+    with pytest.raises(ValueError, match="trained on 0..255"):
+        GANResampler(small_aug).fit_resample(X.astype(np.float32) / 255, y)
+    with pytest.raises(ValueError, match="100 values per image"):
+        GANResampler(small_aug).fit_resample(np.zeros((len(y), 100), np.uint8), y)
 
 
 def test_resampler_fits_its_own_augmenter(toy_arrays):

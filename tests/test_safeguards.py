@@ -59,6 +59,28 @@ def test_filter_redraws_rejections_and_always_returns_n(small_aug, digits):
     assert mixed.synthetic_mask.sum() == round(0.05 * len(digits))
 
 
+def test_filter_survives_copy_and_clone_and_refuses_bad_settings(small_aug, digits):
+    import pickle
+
+    from sklearn.base import clone
+
+    from ganaug.mixing import GANResampler
+
+    f = FilteredAugmenter(small_aug, digits.data, digits.targets, judge=_Judge(True))
+    # Worker processes get it by pickling (unpickling used to fail on a KeyError).
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(f)).sample(5, seed=0)[0], f.sample(5, seed=0)[0])
+    # Cloned for cross-validation, a resampler keeps its filter (it used to become a plain GAN).
+    assert clone(GANResampler(f)).augmenter is f
+    for settings, message in (({"copy_quantile": 5}, "copy_quantile"), ({"min_confidence": -0.1}, "min_confidence"),
+                              ({"max_draws": 0}, "max_draws")):
+        with pytest.raises(ValueError, match=message):
+            FilteredAugmenter(small_aug, digits.data, digits.targets, judge=_Judge(True), **settings)
+    with pytest.raises(ValueError, match="training images"):
+        FilteredAugmenter(small_aug, np.zeros((4, 10, 10), np.uint8), [0, 1, 2, 3], judge=_Judge(True))
+    with pytest.raises(ValueError, match="not trained on"):
+        FilteredAugmenter(small_aug, digits.data[:4], [0, 1, 2, 12], judge=_Judge(True))
+
+
 def test_default_filter_trains_a_judge_that_rejects_mislabelled_samples(small_aug, digits):
     f = FilteredAugmenter(small_aug, digits.data, digits.targets, seed=0)
     gen = torch.Generator().manual_seed(0)
