@@ -52,3 +52,18 @@ def test_no_difference_and_mismatched_lengths():
     assert sign_flip_p_value([0.0, 0.0, 0.0]) == 1.0
     with pytest.raises(ValueError, match="differ in length"):
         paired_gain([0.1, 0.2], [0.1])
+
+
+def test_sign_flip_beyond_sixteen_pairs_estimates_without_reaching_zero():
+    # 20 pairs: a Monte Carlo estimate. Exact would be 2 / 2**20; a draw count of 0 must not read as p = 0.
+    p = sign_flip_p_value([0.01] * 20)
+    assert 0 < p < 1e-3
+    assert sign_flip_p_value([0.01, -0.01] * 10) == pytest.approx(1.0)
+
+
+def test_interval_width_follows_the_confidence():
+    values = [0.80, 0.82, 0.84]
+    wide, narrow = summarize(values, confidence=0.99), summarize(values, confidence=0.80)
+    # t(0.995, 2) = 9.924843, t(0.90, 2) = 1.885618
+    assert wide["ci_high"] - wide["mean"] == pytest.approx(9.924843 * 0.02 / math.sqrt(3), abs=1e-6)
+    assert narrow["ci_high"] - narrow["mean"] == pytest.approx(1.885618 * 0.02 / math.sqrt(3), abs=1e-6)

@@ -40,17 +40,18 @@ def sign_flip_p_value(differences: Sequence[float]) -> float:
 
     Under "no effect" each difference is as likely positive as negative; the p-value is the
     share of the 2^n sign patterns whose |mean| is at least the observed one. Exact for
-    n ≤ 16, which covers seed counts in practice; beyond that a 65,536-draw Monte Carlo.
+    n ≤ 16, which covers seed counts in practice; beyond that a 65,536-draw Monte Carlo,
+    counting the observed pattern among the draws so that the estimate is never 0.
     """
     d = np.asarray(differences, dtype=np.float64)
     n = len(d)
     observed = abs(d.mean())
     if n <= 16:
         signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
-    else:
-        signs = np.random.default_rng(0).choice((1.0, -1.0), size=(65536, n))
-    means = np.abs((signs * d).mean(axis=1))
-    return float(np.mean(means >= observed - 1e-12))
+        return float(np.mean(np.abs((signs * d).mean(axis=1)) >= observed - 1e-12))
+    signs = np.random.default_rng(0).choice((1.0, -1.0), size=(65536, n))
+    hits = int(np.sum(np.abs((signs * d).mean(axis=1)) >= observed - 1e-12))
+    return (hits + 1) / (len(signs) + 1)
 
 
 def paired_gain(treatment: Sequence[float], baseline: Sequence[float], confidence: float = 0.95) -> dict:
