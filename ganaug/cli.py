@@ -136,6 +136,9 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
     from ganaug.report.plots import diversity_curves, loss_curves, sample_grid
     from ganaug.training.monitor import CollapseMonitor
 
+    # The run's seed (the subset drawn, the GAN's streams) is the checkpoint's or the config
+    # file's unless --seed is given.
+    seed_given = click.get_current_context().get_parameter_source("seed") is not ParameterSource.DEFAULT
     if resume:
         if steps is None:
             raise click.UsageError("--resume needs --steps (the total to reach)")
@@ -143,20 +146,16 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
                    if value is not None]
         if ignored:
             raise click.UsageError(f"--resume continues the checkpoint's own configuration; drop {', '.join(ignored)}")
+        aug = GANAugmenter.load(resume, device=device, verbose=not quiet).set_params(steps=steps, warm_start=True)
+        seed = seed if seed_given else aug.seed
     else:
-        # Flags given override the file; the file's seed holds unless --seed is given.
-        seed_given = click.get_current_context().get_parameter_source("seed") is not ParameterSource.DEFAULT
         config = _gan_config(config_path, steps=steps, loss=loss, conditioning=conditioning,
                              seed=seed if seed_given else None)
+        aug = GANAugmenter.from_config(config, device=device, verbose=not quiet)
         seed = config.seed
     data = load_dataset(dataset, root=root, train=True, download=download)
     if per_class is not None:
         data, _ = few_shot(data, per_class, seed=seed)
-    if resume:
-        aug = GANAugmenter.load(resume, device=device, verbose=not quiet)
-        aug.set_params(steps=steps, warm_start=True)
-    else:
-        aug = GANAugmenter.from_config(config, device=device, verbose=not quiet)
     _echo(quiet, f"training on {data.name}: {len(data)} images {data.image_shape}, {len(np.unique(data.targets))} classes")
     started = time.perf_counter()
     aug.fit(data)
