@@ -35,7 +35,14 @@ def test_init_only_stores_params_and_clones():
 def test_sample_shapes_labels_and_reproducibility(small_aug):
     x, y = small_aug.sample(25, seed=1)
     assert x.shape == (25, 8, 8) and x.dtype == np.uint8
-    assert np.bincount(y, minlength=10).min() >= 2  # equal shares
+    assert np.ptp(np.bincount(y, minlength=10)) <= 1  # equal shares: 25 over 10 classes is 2 or 3 each
+    chunked, chunked_y = small_aug.sample(25, seed=1, batch_size=7)  # four generator calls
+    assert chunked.shape == (25, 8, 8) and chunked_y.tolist() == y.tolist()
+    empty, empty_y = small_aug.sample(0)
+    assert empty.shape == (0, 8, 8) and len(empty_y) == 0
+    for bad in ({"n": -1}, {"n": 2.5}, {"n": 3, "batch_size": 0}):
+        with pytest.raises(ValueError, match="must be a"):
+            small_aug.sample(**bad)
     x2, y2 = small_aug.sample(25, seed=1)
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_array_equal(y, y2)

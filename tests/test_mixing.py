@@ -94,8 +94,9 @@ def test_balance_fills_small_classes_first(small_aug, digits):
     mixed = SyntheticMixDataset(skewed, small_aug, ratio=0.1, balance=True)
     counts = np.bincount(mixed.targets, minlength=10)
     synthetic = np.bincount(mixed.bank_targets, minlength=10)
-    assert synthetic[0] > synthetic[1] > 0 and synthetic[2:].sum() < synthetic[:2].sum()
-    assert counts[0] >= 5 + synthetic[0]
+    # Water-filling: the two short classes are lifted to one level, the others get nothing.
+    assert synthetic[0] > synthetic[1] > 0 and synthetic[2:].sum() == 0
+    assert abs(int(counts[0]) - int(counts[1])) <= 1 and counts[0] < counts[2:].min()
 
 
 def test_label_and_shape_mismatches_are_errors(small_aug, toy_arrays):
@@ -191,3 +192,20 @@ def test_resampler_fits_its_own_augmenter(toy_arrays):
     X_res, y_res = res.fit_resample(x[keep], y[keep])
     assert np.bincount(y_res).tolist() == [10, 10, 10, 10] and X_res.shape[1:] == (8, 8)
     assert res.augmenter_.seed == 1
+
+
+def test_label_values_other_than_positions_come_back_as_values(toy_arrays):
+    # Labels 3, 7, 42 sit at positions 0, 1, 2: every wrapper must hand back values, not positions.
+    x, y = toy_arrays
+    keep = y < 3
+    values = np.array([3, 7, 42])[y[keep]]
+    aug = GANAugmenter(steps=2, batch_size=8, verbose=False).fit(x[keep], values)
+    assert aug.sample(6, labels=42, seed=0)[1].tolist() == [42] * 6
+    assert set(aug.sample(30, seed=0)[1].tolist()) == {3, 7, 42}
+    only7 = torch.utils.data.TensorDataset(torch.as_tensor(x[:8]), torch.full((8,), 7))
+    for _, batch_y in mix_loader(DataLoader(only7, batch_size=8), aug, ratio=1.0):
+        assert set(batch_y.tolist()) == {7}  # synthetic labels drawn from the batch's own
+    mixed = SyntheticMixDataset(ArrayDataset(x[keep], values), aug, ratio=1.0)
+    assert set(mixed.bank_targets.tolist()) <= {3, 7, 42}
+    X_res, y_res = GANResampler(aug, sampling_strategy={42: 15}).fit_resample(x[keep], values)
+    assert np.bincount(y_res)[[3, 7, 42]].tolist() == [10, 10, 15] and len(X_res) == len(y_res)

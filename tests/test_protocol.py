@@ -86,6 +86,26 @@ def test_killed_run_resumes_without_recomputing_finished_cells(tmp_path, monkeyp
     assert len(fits) == 4  # other settings: nothing reused
 
 
+def test_summary_gains_and_deltas_by_hand():
+    def cell(seed, accuracies):
+        return {"per_class": 5, "seed": seed, "results": {
+            c: {"accuracy": a, "per_class_accuracy": [a - 0.1, a + 0.1]} for c, a in accuracies.items()}}
+
+    cells = [cell(2, {"real": 0.70, "classical": 0.75, "gan": 0.74}),
+             cell(0, {"real": 0.60, "classical": 0.66, "gan": 0.61}),
+             cell(1, {"real": 0.80, "classical": 0.83, "gan": 0.84})]
+    summary = protocol.summarize_cells(cells, ("real", "classical", "gan"), n_classes=2)
+    gains = {(g["condition"], g["baseline"]): g for g in summary["gains"]}
+    assert set(gains) == {("classical", "real"), ("gan", "real"), ("gan", "classical")}
+    assert gains[("gan", "real")]["mean"] == pytest.approx((0.01 + 0.04 + 0.04) / 3)
+    assert gains[("gan", "classical")]["mean"] == pytest.approx((-0.05 + 0.01 - 0.01) / 3)
+    assert gains[("gan", "classical")]["n"] == 3
+    delta = next(d for d in summary["per_class_delta"] if (d["condition"], d["baseline"]) == ("gan", "classical"))
+    assert delta["deltas"] == pytest.approx([-0.05 / 3] * 2)
+    real = next(a for a in summary["accuracy"] if a["condition"] == "real")
+    assert real["mean"] == pytest.approx(0.70) and real["std"] == pytest.approx(0.10)
+
+
 def test_metrics_and_optional_safeguard_conditions(tmp_path):
     config = EvalConfig(**(TINY | {
         "per_class": (4,), "seeds": (0,), "metrics": True, "feature_steps": 60, "metric_samples": 200,
@@ -101,6 +121,32 @@ def test_metrics_and_optional_safeguard_conditions(tmp_path):
         assert cell["results"]["gan-gated"]["accuracy"] == cell["results"]["classical"]["accuracy"]
     assert cell["results"]["gan-filtered"]["filter"]["drawn"] > 0
     assert res["summary"]["metrics"][0]["per_class"] == 4
+
+
+def test_shut_gate_is_exactly_classical_and_no_fold_gan_sees_its_validation_images(tmp_path, monkeypatch):
+    from sklearn.dummy import DummyClassifier
+
+    trained_on = []
+    train_gan = protocol._train_gan
+
+    def recording(subset, config, seed):
+        trained_on.append(set(subset.indices.tolist()))
+        return train_gan(subset, config, seed)
+
+    monkeypatch.setattr(protocol, "_train_gan", recording)
+    config = EvalConfig(**(TINY | {"per_class": (6,), "seeds": (0,), "conditions": ("classical", "gan-gated")}))
+    # A classifier that ignores its data scores every ratio alike, so the gate must stay shut.
+    res = run_evaluation(config, tmp_path, progress=False,
+                         classifier_factory=lambda seed: DummyClassifier(strategy="most_frequent"))
+    results = res["cells"][0]["results"]
+    assert results["gan-gated"]["gating"]["chosen"] == 0.0
+    assert results["gan-gated"]["accuracy"] == results["classical"]["accuracy"]
+    # The cell's GAN saw the whole subset; each fold's GAN missed its own third, and the held-out
+    # thirds cover the subset once, so every validation image was unseen by its fold's GAN.
+    cell_subset, *folds = trained_on
+    held_out = [cell_subset - fold for fold in folds]
+    assert len(folds) == 3 and all(fold < cell_subset for fold in folds)
+    assert sorted(i for part in held_out for i in part) == sorted(cell_subset)
 
 
 def test_sklearn_and_custom_classifiers(tmp_path):

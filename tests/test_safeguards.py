@@ -59,6 +59,27 @@ def test_filter_redraws_rejections_and_always_returns_n(small_aug, digits):
     assert mixed.synthetic_mask.sum() == round(0.05 * len(digits))
 
 
+class _RejectFirstCall:
+    """Rejects everything it is first shown, accepts from then on."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict_proba(self, images):
+        self.calls += 1
+        return np.full((len(images), 10), 0.0 if self.calls == 1 else 1.0)
+
+
+def test_filter_replaces_rejected_samples_with_fresh_draws(small_aug, digits):
+    f = FilteredAugmenter(small_aug, digits.data, digits.targets, judge=_RejectFirstCall())
+    f.copy_distance = -1.0  # nothing counts as a copy: only the judge decides
+    classes = torch.arange(12) % 10
+    screened = f.sample_tensor(classes, torch.Generator().manual_seed(0))
+    plain = small_aug.sample_tensor(classes, torch.Generator().manual_seed(0))
+    assert f.stats == {"drawn": 24, "kept": 12, "rejected_label": 12, "rejected_copy": 0, "kept_unfiltered": 0}
+    assert not torch.equal(screened, plain)  # the first, rejected draw was replaced
+
+
 def test_filter_survives_copy_and_clone_and_refuses_bad_settings(small_aug, digits):
     import pickle
 
