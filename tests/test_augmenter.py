@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 from sklearn.base import clone
 
-from ganaug import CheckpointError, GANAugmenter, GANConfig
+from ganaug import ArrayDataset, CheckpointError, GANAugmenter, GANConfig
 
 
 def test_fit_sets_learned_attributes(small_aug, digits):
@@ -230,3 +230,28 @@ def test_loading_onto_a_missing_device_blames_the_device_not_the_file(small_aug,
     with pytest.raises(ValueError, match="CUDA is not available") as caught:
         GANAugmenter.load(path, device="cuda")
     assert not isinstance(caught.value, CheckpointError)
+
+
+def test_colour_images_and_other_input_forms(toy_arrays):
+    x, y = toy_arrays
+    rng = np.random.default_rng(1)
+    colour = rng.integers(0, 256, size=(40, 8, 8, 3), dtype=np.uint8)
+    aug = GANAugmenter(steps=2, batch_size=8, verbose=False).fit(colour, y)
+    images, labels = aug.sample(5, seed=0)
+    assert images.shape == (5, 8, 8, 3) and images.dtype == np.uint8 and aug.n_channels_ == 3
+    # N×H×W×1 is greyscale; a tuple or tensors are the same data as arrays.
+    grey = GANAugmenter(steps=2, batch_size=8, verbose=False).fit(x[..., None], y)
+    assert grey.image_shape_ == (8, 8) and grey.sample(3, seed=0)[0].shape == (3, 8, 8)
+    as_tuple = GANAugmenter(steps=2, batch_size=8, verbose=False, seed=4).fit((torch.as_tensor(x), torch.as_tensor(y)))
+    as_arrays = GANAugmenter(steps=2, batch_size=8, verbose=False, seed=4).fit(x, y)
+    np.testing.assert_array_equal(as_tuple.sample(6, seed=0)[0], as_arrays.sample(6, seed=0)[0])
+    # Floats in a given range come back in it; the range must hold the data.
+    floats = x.astype(np.float32) / 255 * 2 - 1
+    signed = GANAugmenter(steps=2, batch_size=8, verbose=False).fit(floats, y, value_range=(-1, 1))
+    out = signed.sample(4, seed=0)[0]
+    assert signed.value_range_ == (-1.0, 1.0) and out.dtype == np.float32 and out.min() >= -1 and out.max() <= 1
+    for value_range, message in (((1, -1), "low < high"), ((0, 1), "outside value_range")):
+        with pytest.raises(ValueError, match=message):
+            GANAugmenter(steps=2, verbose=False).fit(floats, y, value_range=value_range)
+    with pytest.raises(ValueError, match="not both"):
+        GANAugmenter(steps=2, verbose=False).fit(ArrayDataset(x, y), y)

@@ -209,3 +209,24 @@ def test_label_values_other_than_positions_come_back_as_values(toy_arrays):
     assert set(mixed.bank_targets.tolist()) <= {3, 7, 42}
     X_res, y_res = GANResampler(aug, sampling_strategy={42: 15}).fit_resample(x[keep], values)
     assert np.bincount(y_res)[[3, 7, 42]].tolist() == [10, 10, 15] and len(X_res) == len(y_res)
+
+
+def test_resampler_strategies_agree_and_mix_loader_uniform_labels(toy_arrays):
+    x, y = toy_arrays
+    keep = np.r_[0:10, 10:14, 20:26, 30:40]  # class counts 10, 4, 6, 10
+    aug = GANAugmenter(steps=2, batch_size=8, verbose=False).fit(x, y)
+    X, Y = x[keep], y[keep]
+    _, half = GANResampler(aug, sampling_strategy=0.5).fit_resample(X, Y)
+    assert np.bincount(half).tolist() == [10, 5, 6, 10]  # each class up to ceil(0.5 × 10)
+    _, by_dict = GANResampler(aug, sampling_strategy={1: 9, 2: 9}).fit_resample(X, Y)
+    _, by_callable = GANResampler(aug, sampling_strategy=lambda labels: {1: 9, 2: 9}).fit_resample(X, Y)
+    assert np.bincount(by_dict).tolist() == np.bincount(by_callable).tolist() == [10, 9, 9, 10]
+    with pytest.raises(ValueError, match=r"in \(0, 1\]"):
+        GANResampler(aug, sampling_strategy=1.5).fit_resample(X, Y)
+    # "uniform" ignores the batch's labels: a batch of class 0 still gets every class.
+    zeros = torch.utils.data.TensorDataset(torch.as_tensor(x[:10]), torch.zeros(10, dtype=torch.long))
+    mixed = mix_loader(DataLoader(zeros, batch_size=10), aug, ratio=4.0, labels="uniform", return_mask=True)
+    _, labels, mask = next(iter(mixed))
+    assert set(labels[mask].tolist()) == {0, 1, 2, 3}
+    with pytest.raises(ValueError, match="'batch' or 'uniform'"):
+        mix_loader(DataLoader(zeros), aug, labels="classes")

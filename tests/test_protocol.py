@@ -176,6 +176,10 @@ def test_bad_settings_are_refused():
         EvalConfig(conditions=("real", "magic"))
     with pytest.raises(ValueError, match="unknown classifier"):
         EvalConfig(classifier="resnet152")
+    for settings, message in (({"per_class": (0, 5)}, "positive sizes"), ({"seeds": ()}, "at least one seed"),
+                              ({"ratio": -0.5}, "ratio must be >= 0")):
+        with pytest.raises(ValueError, match=message):
+            EvalConfig(**settings)
 
 
 def test_evaluate_cli_writes_results_and_report(tmp_path):

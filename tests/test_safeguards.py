@@ -35,6 +35,14 @@ def test_gate_stays_shut_without_a_clear_gain(digits):
     assert set(gate["cv_accuracy"]) == {"0", "0.5", "1", "2"}
 
 
+def test_gate_uses_no_more_folds_than_the_smallest_class_has_images(digits):
+    from ganaug.data import few_shot
+
+    subset, _ = few_shot(digits, 2, seed=0)
+    gate = choose_ratio(subset, _fake_scores({}), candidates=(1.0,), folds=5)
+    assert gate["folds"] == 2 and gate["candidates"] == [0.0, 1.0]  # ratio 0 is always a candidate
+
+
 # -- filtering -------------------------------------------------------------------------------
 class _Judge:
     def __init__(self, accept: bool):
