@@ -197,4 +197,14 @@ def test_evaluate_cli_writes_results_and_report(tmp_path):
     rerun = CliRunner().invoke(main, ["report", str(out), "--out", str(tmp_path / "again")])
     assert rerun.exit_code == 0 and (tmp_path / "again" / "report.html").is_file()
     bad = CliRunner().invoke(main, ["evaluate", "--conditions", "real,nope", "--out", str(out)])
-    assert bad.exit_code != 0 and "unknown condition" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 1 and isinstance(bad.exception, SystemExit) and "unknown condition" in bad.output
+    # Not quiet: the summary table is printed; --no-report leaves the report out.
+    loud = tmp_path / "loud"
+    res = CliRunner().invoke(main, [
+        "evaluate", "--per-class", "3", "--seeds", "2", "--steps", "15", "--classifier-steps", "30",
+        "--conditions", "real,gan", "--no-metrics", "--no-report", "--out", str(loud),
+    ])
+    assert res.exit_code == 0, res.output
+    assert "accuracy % (mean ± std over seeds)" in res.output
+    assert any(line.split()[:1] == ["3"] and line.count("±") == 2 for line in res.output.splitlines())
+    assert (loud / "results.json").is_file() and not (loud / "report.html").exists()
