@@ -348,8 +348,10 @@ def _check_units(X: np.ndarray, augmenter: GANAugmenter) -> None:
     low, high = augmenter.value_range_
     lo, hi = float(X.min()), float(X.max())
     tolerance = 1e-6 * (high - low)
-    # Out of range, or 0..1 data for an augmenter trained on 0..255 (or 0..16) pixels.
-    if lo < low - tolerance or hi > high + tolerance or (high > 1.5 and hi <= 1.0):
+    # Out of range, or 0..1 floats for an augmenter trained on 0..255 (or 0..16) pixels; 0/1
+    # integers are binary images in the augmenter's own units.
+    scaled_down = np.issubdtype(X.dtype, np.floating) and high > 1.5 and hi <= 1.0
+    if lo < low - tolerance or hi > high + tolerance or scaled_down:
         raise ValueError(
             f"X's values lie in {lo:g}..{hi:g}, but the augmenter was trained on {low:g}..{high:g}: "
             "scale X as its training images were, or the synthetic rows will not match"

@@ -181,6 +181,8 @@ def test_resampler_balances_flattened_arrays(small_aug, digits):
     # The synthetic rows come in the augmenter's units: X in other units or sizes is refused.
     with pytest.raises(ValueError, match="trained on 0..255"):
         GANResampler(small_aug).fit_resample(X.astype(np.float32) / 255, y)
+    binary = (X > 8).astype(np.uint8)  # 0/1 integers: binary images, as the augmenter's uint8 units
+    assert len(GANResampler(small_aug).fit_resample(binary, y)[0]) > len(binary)
     with pytest.raises(ValueError, match="100 values per image"):
         GANResampler(small_aug).fit_resample(np.zeros((len(y), 100), np.uint8), y)
 
