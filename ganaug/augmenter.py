@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +307,12 @@ class GANAugmenter(BaseEstimator):
         return from_uint8(u8, self.value_range_, self.dtype_)
 
     # -- persistence -------------------------------------------------------------------------
+    def __deepcopy__(self, memo: dict) -> GANAugmenter:
+        # After a training step torch's spectral_norm leaves each normalised weight tied to the
+        # autograd graph, which deepcopy refuses; pickling copies its values, and D recomputes
+        # it at its next forward pass anyway.
+        return pickle.loads(pickle.dumps(self))
+
     def metadata(self) -> dict[str, Any]:
         """Everything about this augmenter except its weights (JSON-serialisable)."""
         self._check_fitted()
