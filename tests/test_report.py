@@ -128,6 +128,7 @@ def test_gain_verdicts_follow_the_interval(report):
     text = md.read_text()
     assert "| 5 | gan vs real | +1.0 | [-1.0, +3.0] | 0.210 | 0.250 | no clear difference |" in text
     assert "| 5 | gan vs classical | -4.0 | [-6.0, -2.0] | 0.0123 | 0.250 | loss |" in text
+    assert "cannot fall below 2/2^n (0.25 with 3 seeds)." in text  # the floor of this run's seeds
 
 
 def test_markdown_accuracy_cell_in_percent(report):

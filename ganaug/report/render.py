@@ -238,7 +238,7 @@ def _gain_section(summary: dict, conditions: list[str], settings: dict, fig_dir:
         Heading("Paired gains"),
         Text("p (t-test): paired t-test over seeds. p (sign-flip): exact test of the paired "
              "differences' signs, free of the normality assumption; with n seeds it cannot fall "
-             "below 2/2^n (0.0625 for 5 seeds)."),
+             f"below 2/2^n{_sign_flip_floor(gains)}."),
         Table(header, rows, "rlrrrrl"),
         Figure(plots.gain_bars(gains, fig_dir / "gains.png", conditions), "Paired gain in points; "
                "whiskers are 95% intervals."),
@@ -249,6 +249,14 @@ def _gain_section(summary: dict, conditions: list[str], settings: dict, fig_dir:
         path = plots.per_class_delta_heatmap(deltas, names, fig_dir / "per_class_delta.png")
         blocks.append(Figure(path, "Mean change in per-class accuracy over the baseline, in points."))
     return blocks
+
+
+def _sign_flip_floor(gains: list[dict]) -> str:
+    """The smallest sign-flip p-value this run's seed counts allow, e.g. " (0.25 with 3 seeds)"."""
+    counts = sorted({int(r["n"]) for r in gains if r.get("n")})
+    if not counts:
+        return ""
+    return " (" + ", ".join(f"{2 / 2**n:.3g} with {n} seeds" for n in counts) + ")"
 
 
 def _metrics_section(summary: dict) -> list[Block]:
