@@ -311,7 +311,8 @@ class GANAugmenter(BaseEstimator):
         # After a training step torch's spectral_norm leaves each normalised weight tied to the
         # autograd graph, which deepcopy refuses; pickling copies its values, and D recomputes
         # it at its next forward pass anyway.
-        return pickle.loads(pickle.dumps(self))
+        memo[id(self)] = twin = pickle.loads(pickle.dumps(self))
+        return twin
 
     def metadata(self) -> dict[str, Any]:
         """Everything about this augmenter except its weights (JSON-serialisable)."""

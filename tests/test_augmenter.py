@@ -235,6 +235,8 @@ def test_a_fitted_adversarial_augmenter_can_be_deep_copied_and_pickled(digits):
         twin.set_params(steps=7, warm_start=True).fit(digits)  # trains on without touching the original
         assert (twin.n_steps_, aug.n_steps_) == (7, 5)
     np.testing.assert_array_equal(aug.sample(20, seed=0)[0], before)
+    pair = copy.deepcopy([aug, aug])  # one augmenter shared by two holders stays one
+    assert pair[0] is pair[1] and pair[0] is not aug
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
