@@ -46,12 +46,13 @@ def sign_flip_p_value(differences: Sequence[float]) -> float:
     d = np.asarray(differences, dtype=np.float64)
     n = len(d)
     observed = abs(d.mean())
-    if n <= 16:
+    exact = n <= 16
+    if exact:
         signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
-        return float(np.mean(np.abs((signs * d).mean(axis=1)) >= observed - 1e-12))
-    signs = np.random.default_rng(0).choice((1.0, -1.0), size=(65536, n))
+    else:
+        signs = np.random.default_rng(0).choice((1.0, -1.0), size=(65536, n))
     hits = int(np.sum(np.abs((signs * d).mean(axis=1)) >= observed - 1e-12))
-    return (hits + 1) / (len(signs) + 1)
+    return hits / len(signs) if exact else (hits + 1) / (len(signs) + 1)
 
 
 def paired_gain(treatment: Sequence[float], baseline: Sequence[float], confidence: float = 0.95) -> dict:
