@@ -29,7 +29,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ganaug.evaluation.protocol import CONDITIONS, EvalConfig, run_evaluation
+from ganaug.evaluation.config import CONDITIONS, EvalConfig
+from ganaug.evaluation.runner import run_evaluation
 from ganaug.training.config import GANConfig
 
 HERE = Path(__file__).parent
@@ -41,7 +42,7 @@ def _compact(results: dict) -> dict:
     """Drop training curves (they live in the run folder) to keep the committed JSON small."""
     cells = []
     for cell in results["cells"]:
-        slim = {k: v for k, v in cell.items() if k not in ("gan", "samples_png", "key")}
+        slim = {k: v for k, v in cell.items() if k not in ("gan", "samples", "samples_png", "key")}
         if "gan" in cell:
             slim["gan"] = {k: cell["gan"][k] for k in ("loss", "steps", "train_seconds", "collapsed") if k in cell["gan"]}
         cells.append(slim)

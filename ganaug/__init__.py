@@ -6,7 +6,7 @@ classifier's training data, and measure — with confidence intervals — what t
 
 import os
 
-__version__ = "0.1.0"
+from ganaug._version import __version__
 
 # albumentations asks PyPI for its latest version on import unless told not to; set before any
 # module (ganaug's or a caller's) imports it, so ganaug makes no network call it was not asked for.

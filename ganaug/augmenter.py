@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import inspect
 import json
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,17 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from ganaug.data.datasets import as_array_dataset, from_uint8, to_uint8
+from ganaug.data.datasets import as_array_dataset
+from ganaug.data.pixels import from_uint8, model_to_images, to_model, to_uint8
 from ganaug.data.validation import validate_images, validate_labels
+from ganaug.models import Sampler, build_generator
 from ganaug.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ganaug.training.config import GANConfig, resolve
-from ganaug.training.loop import GANTrainer
+from ganaug.training.trainer import Trainer
 from ganaug.utils import resolve_device, versions
 
-_D = GANConfig()
+# Parameters beside GANConfig's fields: how the estimator runs, not what it learns.
+RUN_PARAMS = {"device": "auto", "verbose": True, "warm_start": False}
 # Settings a trainer is built from (networks, optimisers, objective, augmentation policy):
 # a warm start keeps the checkpoint's. Steps, batch size, EMA decay, penalty weights and
 # the monitor may change.
@@ -43,69 +47,24 @@ class GANAugmenter(BaseEstimator):
         value_range_: ``(low, high)`` of the training pixels; samples come back in it.
         dtype_: pixel dtype of the training data; samples come back in it.
         generator_: the EMA generator (``torch.nn.Module``, eval mode) that samples come from.
+        sampler_: the `ganaug.models.Sampler` around it; no trainer is kept.
         config_: the `GANConfig` actually used, with data-sized values filled in and
             ``loss="auto"`` resolved (see `auto_loss`).
         history_: losses over training; ``monitor_``: mode-collapse checks.
-        n_steps_: generator updates done.
+        n_steps_: generator updates done; ``train_seconds_``: time spent training.
 
     Example:
         >>> aug = GANAugmenter(steps=1500, seed=0).fit(load_dataset("digits"))
         >>> images, labels = aug.sample(100)
     """
 
-    def __init__(
-        self,
-        loss: str = _D.loss,
-        conditioning: str = _D.conditioning,
-        steps: int | None = _D.steps,
-        batch_size: int = _D.batch_size,
-        z_dim: int = _D.z_dim,
-        g_channels: int = _D.g_channels,
-        d_channels: int = _D.d_channels,
-        lr_g: float = _D.lr_g,
-        lr_d: float = _D.lr_d,
-        beta1: float = _D.beta1,
-        beta2: float = _D.beta2,
-        d_steps: int = _D.d_steps,
-        diffaugment: str = _D.diffaugment,
-        ema_decay: float = _D.ema_decay,
-        minibatch_std: bool = _D.minibatch_std,
-        aux_weight: float = _D.aux_weight,
-        r1_gamma: float = _D.r1_gamma,
-        lecam_weight: float = _D.lecam_weight,
-        unrolled_steps: int = _D.unrolled_steps,
-        mmd_feature_weight: float = _D.mmd_feature_weight,
-        monitor_every: int = _D.monitor_every,
-        seed: int = _D.seed,
-        device: str = "auto",
-        verbose: bool = True,
-        warm_start: bool = False,
-    ) -> None:
-        self.loss = loss
-        self.conditioning = conditioning
-        self.steps = steps
-        self.batch_size = batch_size
-        self.z_dim = z_dim
-        self.g_channels = g_channels
-        self.d_channels = d_channels
-        self.lr_g = lr_g
-        self.lr_d = lr_d
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.d_steps = d_steps
-        self.diffaugment = diffaugment
-        self.ema_decay = ema_decay
-        self.minibatch_std = minibatch_std
-        self.aux_weight = aux_weight
-        self.r1_gamma = r1_gamma
-        self.lecam_weight = lecam_weight
-        self.unrolled_steps = unrolled_steps
-        self.mmd_feature_weight = mmd_feature_weight
-        self.monitor_every = monitor_every
-        self.seed = seed
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The signature (below the class) is GANConfig's fields plus RUN_PARAMS, so a setting is
+        # added once, in GANConfig; scikit-learn's get_params/set_params/clone read it.
+        bound = _SIGNATURE.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
 
     @classmethod
     def from_config(cls, config: GANConfig, **kwargs: Any) -> GANAugmenter:
@@ -139,45 +98,55 @@ class GANAugmenter(BaseEstimator):
         Returns:
             self
         """
-        config = self.get_config()
         images, labels, names = _read_training_data(X, y, image_shape)
         classes = np.unique(labels)
         value_range = _value_range(images, value_range)
-        x = _to_model_space(images, value_range)  # (N, C, H, W) in [-1, 1]
+        x = to_model(_as_uint8(images, value_range))  # (N, C, H, W) in [-1, 1]
         index_of = {int(c): i for i, c in enumerate(classes)}
         y_idx = torch.as_tensor([index_of[int(v)] for v in labels], dtype=torch.long)
-
         smallest = int(np.unique(labels, return_counts=True)[1].min())
+        config = resolve(self.get_config(), len(images), images.shape[1] * images.shape[2], smallest)
         device = resolve_device(self.device)
-        resume = self.warm_start and hasattr(self, "trainer_")
-        if resume:
+        if self.warm_start and hasattr(self, "generator_"):
             self._check_resume(images, classes)
-            config = self._resume_config(resolve(config, len(images), images.shape[1] * images.shape[2], smallest))
-            trainer = self.trainer_
-            trainer.config = config
+            config = self._resume_config(config)
+            trainer = self._trainer_from_state(config, device)
         else:
-            config = resolve(config, len(images), images.shape[1] * images.shape[2], smallest)
-            trainer = GANTrainer(config, len(classes), tuple(x.shape[1:]), device)
+            trainer = Trainer(config, len(classes), tuple(x.shape[1:]), device)
         trainer.train(x.to(device), y_idx.to(device), config.steps, progress=self.verbose)
-        # A new fit replaces the fitted state only once it finishes: after a failed or
-        # interrupted one, sample and save still describe the earlier model.
-        self.trainer_, self.config_ = trainer, config
-
+        # The trainer is a fresh object, so a fit replaces the fitted state only once it
+        # finishes: after a failed or interrupted one (warm or cold), sample and save still
+        # describe the earlier model, with its own config_ and n_steps_.
         self.classes_ = classes
         self.class_names_ = names if names is not None else [str(c) for c in classes]
         self.image_shape_ = tuple(int(s) for s in images.shape[1:])
         self.value_range_ = tuple(float(v) for v in value_range)
         self.dtype_ = np.dtype(images.dtype)
         self.n_train_ = len(images)
-        self._set_trained_attributes()
+        self._adopt(trainer.sampler(), config, *trainer.state_tensors())
         return self
 
-    def _set_trained_attributes(self) -> None:
-        self.generator_ = self.trainer_.ema.eval()
-        self.history_ = self.trainer_.history
-        self.monitor_ = self.trainer_.monitor_history
-        self.n_steps_ = self.trainer_.step
+    def _adopt(self, sampler: Sampler, config: GANConfig, tensors: dict[str, torch.Tensor] | None, meta: dict) -> None:
+        """Take a trained model: the sampler, and (``tensors``) what a warm start resumes from."""
+        self.sampler_, self.config_ = sampler, config
+        self.generator_ = sampler.generator
+        self._training_state = (tensors, meta) if tensors is not None else None
+        self.history_ = meta["history"]
+        self.monitor_ = meta.get("monitor", [])
+        self.n_steps_ = int(meta["step"])
+        self.train_seconds_ = float(meta.get("train_seconds", 0.0))
         self._sample_calls = 0
+
+    def _trainer_from_state(self, config: GANConfig, device: torch.device) -> Trainer:
+        """A new trainer holding a copy of the fitted training state, to train on from there."""
+        tensors, meta = self._training_state
+        chw = (self.n_channels_, *self.image_shape_[:2])
+        trainer = Trainer(config, len(self.classes_), chw, device)
+        try:
+            trainer.load_state({k: v.clone() for k, v in tensors.items()}, copy.deepcopy(meta))
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise CheckpointError(f"warm_start: the training state does not match ganaug's layout ({err})") from None
+        return trainer
 
     def _resume_config(self, wanted: GANConfig) -> GANConfig:
         """The settings a warm start trains on: the checkpoint's, except those that may change.
@@ -186,12 +155,12 @@ class GANAugmenter(BaseEstimator):
         checkpoint's settings, so a different value of one of those would be recorded but not
         used: it is an error. A setting left to ``auto``/None takes the checkpoint's value.
         """
-        if not self.trainer_.resumable:
+        if self._training_state is None:
             raise ValueError(
                 "warm_start: this checkpoint was saved with training_state=False and holds only the "
                 "sampling generator; save with training_state=True to continue training"
             )
-        before, params = self.trainer_.config, self.get_params()
+        before, params = self.config_, self.get_params()
         changed = [
             f"{k} ({getattr(before, k)!r} -> {params[k]!r})" for k in FIXED_ON_RESUME
             if params[k] not in (None, "auto") and params[k] != getattr(before, k)
@@ -216,13 +185,12 @@ class GANAugmenter(BaseEstimator):
     @property
     def device_(self) -> torch.device:
         self._check_fitted()
-        return next(self.generator_.parameters()).device
+        return self.sampler_.device
 
     @property
     def n_channels_(self) -> int:
         return self.image_shape_[2] if len(self.image_shape_) == 3 else 1
 
-    @torch.no_grad()
     def sample_tensor(
         self, class_indices: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
@@ -235,12 +203,7 @@ class GANAugmenter(BaseEstimator):
             generator: torch RNG for the noise (on the augmenter's device), for reproducibility.
         """
         self._check_fitted()
-        device = self.device_
-        c = class_indices.to(device=device, dtype=torch.long)
-        if len(c) and (int(c.min()) < 0 or int(c.max()) >= len(self.classes_)):
-            raise ValueError(f"class indices must lie in 0..{len(self.classes_) - 1}")
-        z = torch.randn(len(c), self.generator_.z_dim, device=device, generator=generator)
-        return self.generator_(z, c)
+        return self.sampler_.sample(class_indices, generator)
 
     def sample(
         self, n: int, labels: Any = None, seed: int | None = None, batch_size: int = 1024
@@ -300,20 +263,9 @@ class GANAugmenter(BaseEstimator):
 
     def to_output(self, x: torch.Tensor) -> np.ndarray:
         """``(B, C, H, W)`` in [-1, 1] → numpy in the training data's shape, dtype and range."""
-        x01 = ((x.float().clamp(-1, 1) + 1) / 2).cpu()
-        u8 = (x01 * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()  # (B, H, W, C)
-        if len(self.image_shape_) == 2:
-            u8 = u8[..., 0]
-        return from_uint8(u8, self.value_range_, self.dtype_)
+        return from_uint8(model_to_images(x), self.value_range_, self.dtype_)
 
     # -- persistence -------------------------------------------------------------------------
-    def __deepcopy__(self, memo: dict) -> GANAugmenter:
-        # After a training step torch's spectral_norm leaves each normalised weight tied to the
-        # autograd graph, which deepcopy refuses; pickling copies its values, and D recomputes
-        # it at its next forward pass anyway.
-        memo[id(self)] = twin = pickle.loads(pickle.dumps(self))
-        return twin
-
     def metadata(self) -> dict[str, Any]:
         """Everything about this augmenter except its weights (JSON-serialisable)."""
         self._check_fitted()
@@ -329,7 +281,7 @@ class GANAugmenter(BaseEstimator):
             "versions": versions(),
             "summary": {
                 "steps": int(self.n_steps_),
-                "train_seconds": round(self.trainer_.train_seconds, 2),
+                "train_seconds": round(self.train_seconds_, 2),
                 "final_losses": last,
                 "collapsed_classes": self.monitor_[-1]["collapsed"] if self.monitor_ else [],
             },
@@ -340,16 +292,21 @@ class GANAugmenter(BaseEstimator):
         readable ``.json`` twin beside it.
 
         Args:
-            training_state: also keep D and the optimisers, so training can resume.
+            training_state: also keep D and the optimisers, so training can resume (an
+                augmenter loaded without them has none to keep).
         """
         self._check_fitted()
         path = Path(path)
         if path.suffix != ".safetensors":
             path = path / "augmenter.safetensors"
-        tensors, state_meta = self.trainer_.state_tensors()
-        if not training_state:
-            tensors = {k: v for k, v in tensors.items() if k.startswith("ema.")}
-        meta = self.metadata() | {"training_state": training_state, "trainer": state_meta}
+        keep = training_state and self._training_state is not None
+        if keep:
+            tensors, state_meta = self._training_state
+        else:
+            tensors = {f"ema.{k}": v for k, v in self.generator_.state_dict().items()}
+            state_meta = {"step": self.n_steps_, "history": self.history_, "monitor": self.monitor_,
+                          "train_seconds": self.train_seconds_}
+        meta = self.metadata() | {"training_state": keep, "trainer": state_meta}
         save_checkpoint(path, tensors, meta)
         readable = {k: v for k, v in meta.items() if k != "trainer"}
         readable["history"] = state_meta["history"]
@@ -359,7 +316,7 @@ class GANAugmenter(BaseEstimator):
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", verbose: bool = True) -> GANAugmenter:
-        """Read a checkpoint written by `save`. Never unpickles.
+        """Read a checkpoint written by `save`. Never unpickles; builds only the generator.
 
         Raises:
             FileNotFoundError, CheckpointError: see `ganaug.training.load_checkpoint`.
@@ -369,31 +326,39 @@ class GANAugmenter(BaseEstimator):
         try:
             config = GANConfig.from_dict(meta["config"])
             aug = cls.from_config(config, device=device, verbose=verbose)
-            image_shape = tuple(meta["image_shape"])
-            chw = (image_shape[2] if len(image_shape) == 3 else 1, *image_shape[:2])
-            aug.trainer_ = GANTrainer(config, len(meta["classes"]), chw, target)
-            trainer_meta = meta["trainer"]
-            if meta.get("training_state", False):
-                aug.trainer_.load_state(tensors, trainer_meta)
-            else:
-                aug.trainer_.resumable = False
-                ema = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
-                aug.trainer_.ema.load_state_dict(ema)
-                aug.trainer_.step = int(trainer_meta["step"])
-                aug.trainer_.history = trainer_meta["history"]
-                aug.trainer_.monitor_history = trainer_meta.get("monitor", [])
-                aug.trainer_.train_seconds = float(trainer_meta.get("train_seconds", 0.0))
+            aug.image_shape_ = tuple(meta["image_shape"])
+            aug.classes_ = np.asarray(meta["classes"])
+            generator = _load_generator(config, len(aug.classes_), (aug.n_channels_, *aug.image_shape_[:2]), tensors, target)
+            training = tensors if meta.get("training_state", False) else None
+            aug._adopt(Sampler(generator, len(aug.classes_)), config, training, meta["trainer"])
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise CheckpointError(f"{path}: checkpoint contents do not match ganaug's layout ({err})") from None
-        aug.classes_ = np.asarray(meta["classes"])
         aug.class_names_ = list(meta["class_names"])
-        aug.image_shape_ = image_shape
         aug.value_range_ = tuple(meta["value_range"])
         aug.dtype_ = np.dtype(meta["dtype"])
         aug.n_train_ = int(meta["n_train"])
-        aug.config_ = config
-        aug._set_trained_attributes()
         return aug
+
+
+_SIGNATURE = inspect.Signature(
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    + [
+        inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=f.default, annotation=f.type)
+        for f in dataclasses.fields(GANConfig)
+    ]
+    + [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=v) for k, v in RUN_PARAMS.items()]
+)
+GANAugmenter.__init__.__signature__ = _SIGNATURE
+
+
+def _load_generator(
+    config: GANConfig, n_classes: int, chw: tuple[int, int, int], tensors: dict[str, torch.Tensor], device: torch.device
+) -> torch.nn.Module:
+    """The EMA generator of a checkpoint, in eval mode, without touching the caller's RNG."""
+    with torch.random.fork_rng(devices=[]):
+        generator = build_generator(n_classes, chw, config.z_dim, config.g_channels, per_class=config.conditioning == "per-class")
+    generator.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+    return generator.to(device).requires_grad_(False).eval()
 
 
 # -- input handling ------------------------------------------------------------------------------
@@ -449,9 +414,7 @@ def _value_range(images: np.ndarray, given: tuple[float, float] | None) -> tuple
     return min(0.0, lo), hi
 
 
-def _to_model_space(images: np.ndarray, value_range: tuple[float, float]) -> torch.Tensor:
-    u8 = images if images.dtype == np.uint8 and value_range == (0.0, 255.0) else to_uint8(images, value_range)
-    t = torch.from_numpy(np.ascontiguousarray(u8)).float().div(127.5).sub(1.0)
-    if t.ndim == 3:
-        t = t.unsqueeze(-1)
-    return t.permute(0, 3, 1, 2).contiguous()  # (N, C, H, W)
+def _as_uint8(images: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    if images.dtype == np.uint8 and value_range == (0.0, 255.0):
+        return images
+    return to_uint8(images, value_range)

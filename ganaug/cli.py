@@ -20,12 +20,10 @@ import click
 import numpy as np
 from click.core import ParameterSource
 
+from ganaug.evaluation.classifiers import CLASSIFIERS
+from ganaug.evaluation.config import CONDITIONS, OPTIONAL_CONDITIONS
 from ganaug.training.config import CONDITIONING, GANConfig
 from ganaug.training.losses import LOSSES
-
-# Names only: importing the evaluation stack here would slow every command's start.
-CONDITION_NAMES = ("real", "classical", "gan", "gan+classical", "synthetic")
-CLASSIFIER_NAMES = ("cnn", "mlp", "logreg", "svc")
 
 USER_ERRORS = (ValueError, FileNotFoundError, ImportError, RuntimeError, OSError)
 
@@ -79,7 +77,8 @@ gan_options = [
     click.option("--conditioning", type=click.Choice(CONDITIONING), default=None,
                  help="One conditional GAN (label) or an independent GAN per class [default: label]."),
     click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
-                 help="GANConfig JSON (e.g. a run's config.json); flags given override it."),
+                 help="GANConfig JSON: pretrain's DIR/config.json, a checkpoint's .json twin or "
+                      "evaluate's DIR/eval_config.json (its gan part); flags given override it."),
 ]
 
 
@@ -134,7 +133,7 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
     from ganaug.augmenter import GANAugmenter
     from ganaug.data import few_shot, load_dataset
     from ganaug.report.plots import diversity_curves, loss_curves, sample_grid
-    from ganaug.training.monitor import CollapseMonitor
+    from ganaug.training.monitor import COLLAPSE_THRESHOLD
 
     # The run's seed (the subset drawn, the GAN's streams) is the checkpoint's or the config
     # file's unless --seed is given.
@@ -167,7 +166,7 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
     sample_grid(images, labels, aug.class_names_, aug.classes_, path=out_dir / "samples.png",
                 title=f"{data.name} — {aug.n_steps_} steps")
     loss_curves(aug.history_, path=out_dir / "losses.png")
-    diversity_curves(aug.monitor_, CollapseMonitor.threshold, path=out_dir / "diversity.png")
+    diversity_curves(aug.monitor_, COLLAPSE_THRESHOLD, path=out_dir / "diversity.png")
     collapsed = aug.monitor_[-1]["collapsed"] if aug.monitor_ else []
     objective = f"{aug.loss} → {aug.config_.loss}" if aug.loss != aug.config_.loss else aug.config_.loss
     _echo(quiet, f"done in {seconds:.0f} s ({aug.n_steps_} steps of {objective} on {aug.device_}); checkpoint: {ckpt}")
@@ -264,9 +263,11 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
               help="Number of seeds; each redraws the subset, the GAN and the classifier init.")
 @click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seeds run are FIRST..FIRST+N-1, so another set of seeds can be added to a study.")
-@click.option("--conditions", default=",".join(CONDITION_NAMES), show_default=True, metavar="C1,C2,…",
-              help="Any of: " + ", ".join(CONDITION_NAMES) + ", gan-gated (gan+classical at a ratio chosen by cross-validation, 0 = classical; slower), gan-filtered (judge + copy screening).")
-@click.option("--classifier", type=click.Choice(CLASSIFIER_NAMES), default="cnn", show_default=True)
+@click.option("--conditions", default=",".join(CONDITIONS), show_default=True, metavar="C1,C2,…",
+              help="Any of: " + ", ".join(CONDITIONS) + "; opt-in: " + ", ".join(OPTIONAL_CONDITIONS)
+                   + " (gan-gated: gan+classical at a ratio chosen by cross-validation, 0 = classical; slower; "
+                     "gan-filtered: judge + copy screening).")
+@click.option("--classifier", type=click.Choice(CLASSIFIERS), default="cnn", show_default=True)
 @click.option("--classifier-steps", type=click.IntRange(min=1), default=400, show_default=True,
               help="Optimiser steps per classifier (the same budget in every condition).")
 @click.option("--ratio", type=click.FloatRange(min=0), default=1.0, show_default=True,
@@ -291,7 +292,8 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
 
     For every (real images per class, seed): draw the few-shot subset, pretrain a GAN on it
     alone, train the same classifier under each condition, and test on held-out real data
-    that neither saw. Writes DIR/results.json, DIR/report.md and DIR/report.html. A rerun
+    that neither saw. Writes DIR/eval_config.json, DIR/results.json, DIR/report.md and
+    DIR/report.html. A rerun
     with the same settings skips the cells already in DIR/cells.
 
     \b
@@ -302,7 +304,8 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
     """
     import sys
 
-    from ganaug.evaluation.protocol import EvalConfig, run_evaluation
+    from ganaug.evaluation.config import EvalConfig
+    from ganaug.evaluation.runner import run_evaluation
 
     source = ctx.get_parameter_source
     if quick:

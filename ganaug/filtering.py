@@ -21,24 +21,17 @@ import numpy as np
 import torch
 
 from ganaug.augmenter import GANAugmenter
-from ganaug.data.datasets import to_uint8
+from ganaug.data.neighbours import nearest_distances
+from ganaug.data.pixels import model_to_images, to_uint8
 from ganaug.mixing import check_label_mapping
+from ganaug.training.classifier import fit_judge
+
+JUDGE_STEPS = 300  # the judge's optimiser steps (a small CNN on the real training images)
 
 
 def _flat01(u8: np.ndarray | torch.Tensor) -> torch.Tensor:
     t = torch.as_tensor(u8)
     return t.reshape(len(t), -1).float() / 255.0
-
-
-def nearest_distances(queries: torch.Tensor, reference: torch.Tensor, exclude_self: bool = False) -> torch.Tensor:
-    """Euclidean distance from each query row to its nearest reference row (chunked)."""
-    out = []
-    for i in range(0, len(queries), 512):
-        d = torch.cdist(queries[i : i + 512], reference)
-        if exclude_self:
-            d[torch.arange(len(d)), torch.arange(i, i + len(d))] = float("inf")
-        out.append(d.min(dim=1).values)
-    return torch.cat(out)
 
 
 class FilteredAugmenter:
@@ -87,9 +80,7 @@ class FilteredAugmenter:
         check_label_mapping(np.asarray(labels), augmenter)
         positions = np.searchsorted(augmenter.classes_, np.asarray(labels))
         if judge is None:
-            from ganaug.evaluation.classifiers import TorchClassifier
-
-            judge = TorchClassifier("cnn", steps=300, seed=seed, device="cpu").fit(u8, positions)
+            judge = fit_judge(u8, positions, steps=JUDGE_STEPS, seed=seed, device="cpu")
         self.judge = judge
         self.train_flat = _flat01(u8)
         loo = nearest_distances(self.train_flat, self.train_flat, exclude_self=True)
@@ -110,11 +101,10 @@ class FilteredAugmenter:
         return self
 
     def _accept(self, x: torch.Tensor, class_indices: torch.Tensor) -> torch.Tensor:
-        u8 = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()  # (B, H, W, C)
-        arrays = u8.numpy()[..., 0] if u8.shape[-1] == 1 else u8.numpy()
+        arrays = model_to_images(x)  # uint8 (B, H, W[, C])
         proba = torch.as_tensor(np.asarray(self.judge.predict_proba(arrays)))
         faithful = proba[torch.arange(len(proba)), class_indices.cpu()] >= self.min_confidence
-        novel = nearest_distances(_flat01(u8), self.train_flat) > self.copy_distance
+        novel = nearest_distances(_flat01(arrays), self.train_flat) > self.copy_distance
         self.stats["rejected_label"] += int((~faithful).sum())
         self.stats["rejected_copy"] += int((faithful & ~novel).sum())
         return (faithful & novel).to(x.device)

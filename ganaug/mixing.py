@@ -25,13 +25,8 @@ from sklearn.base import BaseEstimator, clone
 from torch.utils.data import DataLoader, Dataset
 
 from ganaug.augmenter import GANAugmenter
-from ganaug.data.datasets import (
-    apply_transform,
-    image_to_uint8,
-    is_albumentations,
-    raw_items,
-    to_uint8,
-)
+from ganaug.data.datasets import apply_transform, image_to_uint8, is_albumentations, raw_items
+from ganaug.data.pixels import model_to_uint8, to_uint8
 
 
 def _check_ratio(ratio: float) -> float:
@@ -283,7 +278,7 @@ class MixLoader:
 
     def _format(self, fake: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """``(k, C, H, W)`` in [-1, 1] → the real batch's form (via ``transform`` if given)."""
-        u8 = ((fake + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        u8 = model_to_uint8(fake)
         if self.transform is not None:
             if is_albumentations(self.transform):
                 items = [

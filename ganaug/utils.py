@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganaug._version import __version__
+
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` → CUDA when available, else CPU; anything else as torch reads it."""
@@ -29,8 +31,6 @@ def versions() -> dict[str, str]:
     """Versions of the stack, recorded beside every artefact."""
     import sklearn
     import torchvision
-
-    from ganaug import __version__
 
     return {
         "ganaug": __version__,

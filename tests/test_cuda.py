@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ganaug import GANAugmenter
-from ganaug.evaluation.classifiers import TorchClassifier
+from ganaug.training.classifier import TorchClassifier
 from ganaug.utils import machine, resolve_device
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]

@@ -10,8 +10,11 @@ from click.testing import CliRunner
 
 from ganaug import GANConfig
 from ganaug.data import few_shot
-from ganaug.evaluation import protocol
-from ganaug.evaluation.protocol import EvalConfig, check_disjoint, load_splits, run_evaluation
+from ganaug.evaluation import conditions, runner
+from ganaug.evaluation.config import EvalConfig
+from ganaug.evaluation.runner import run_evaluation
+from ganaug.evaluation.scenarios.few_shot import check_disjoint, load_splits
+from ganaug.evaluation.stats import summarize_cells
 
 TINY = dict(
     per_class=(3, 5), seeds=(0, 1), classifier_steps=30, metrics=False,
@@ -69,8 +72,8 @@ def test_killed_run_resumes_without_recomputing_finished_cells(tmp_path, monkeyp
     assert len(finished) == 2
 
     fits = []
-    original = protocol.GANAugmenter.fit
-    monkeypatch.setattr(protocol.GANAugmenter, "fit", lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
+    original = conditions.GANAugmenter.fit
+    monkeypatch.setattr(conditions.GANAugmenter, "fit", lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
     results = run_evaluation(config, tmp_path, progress=False)
     assert len(fits) == 2  # only the two unfinished cells trained a GAN
     assert len(results["cells"]) == 4
@@ -94,7 +97,7 @@ def test_summary_gains_and_deltas_by_hand():
     cells = [cell(2, {"real": 0.70, "classical": 0.75, "gan": 0.74}),
              cell(0, {"real": 0.60, "classical": 0.66, "gan": 0.61}),
              cell(1, {"real": 0.80, "classical": 0.83, "gan": 0.84})]
-    summary = protocol.summarize_cells(cells, ("real", "classical", "gan"), n_classes=2)
+    summary = summarize_cells(cells, ("real", "classical", "gan"), n_classes=2)
     gains = {(g["condition"], g["baseline"]): g for g in summary["gains"]}
     assert set(gains) == {("classical", "real"), ("gan", "real"), ("gan", "classical")}
     assert gains[("gan", "real")]["mean"] == pytest.approx((0.01 + 0.04 + 0.04) / 3)
@@ -127,13 +130,14 @@ def test_shut_gate_is_exactly_classical_and_no_fold_gan_sees_its_validation_imag
     from sklearn.dummy import DummyClassifier
 
     trained_on = []
-    train_gan = protocol._train_gan
+    train_gan = conditions.train_gan
 
     def recording(subset, config, seed):
         trained_on.append(set(subset.indices.tolist()))
         return train_gan(subset, config, seed)
 
-    monkeypatch.setattr(protocol, "_train_gan", recording)
+    monkeypatch.setattr(conditions, "train_gan", recording)
+    monkeypatch.setattr(runner, "train_gan", recording)
     config = EvalConfig(**(TINY | {"per_class": (6,), "seeds": (0,), "conditions": ("classical", "gan-gated")}))
     # A classifier that ignores its data scores every ratio alike, so the gate must stay shut.
     res = run_evaluation(config, tmp_path, progress=False,

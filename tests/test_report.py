@@ -163,7 +163,7 @@ def test_renders_what_exists_when_optional_parts_are_missing(tmp_path):
     text = md.read_text()
     assert "Generative metrics" not in text
     assert "| per class | real | gan |" in text
-    assert "No sample grid" in text and html.is_file()
+    assert "No samples were saved" in text and html.is_file()
 
 
 def test_settings_say_what_the_auto_objective_resolved_to(report):

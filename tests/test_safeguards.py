@@ -152,7 +152,8 @@ def test_lecam_changes_training_and_moves_its_anchors(digits):
     plain = GANAugmenter(**params).fit(digits)
     lecam = GANAugmenter(lecam_weight=1.0, **params).fit(digits)
     assert lecam.history_["d_loss"] != plain.history_["d_loss"]
-    assert lecam.trainer_.lecam_anchors != [0.0, 0.0] and plain.trainer_.lecam_anchors == [0.0, 0.0]
+    assert lecam._training_state[1]["lecam_anchors"] != [0.0, 0.0]
+    assert plain._training_state[1]["lecam_anchors"] == [0.0, 0.0]
 
 
 # -- per-class conditioning -------------------------------------------------------------------

@@ -161,7 +161,7 @@ def test_feature_kernel_is_learned_from_the_training_images_and_pulls_samples_to
     # The feature network must classify the very images G learns from (else its features say
     # nothing about them), be frozen (G's loss must not train it), and leave the global random
     # stream where it was (a resumed run rebuilds the same network without shifting G's noise).
-    from ganaug.training import GANTrainer, resolve
+    from ganaug.training import Trainer, resolve
     from ganaug.training.features import fit_feature_net
     from ganaug.training.losses import conditional_mmd2
 
@@ -178,9 +178,9 @@ def test_feature_kernel_is_learned_from_the_training_images_and_pulls_samples_to
     assert conditional_mmd2(net.features(x), wrong, net.features(x), y) > conditional_mmd2(x, wrong, x, y)
 
     config = resolve(GANConfig(mmd_feature_weight=1.0, steps=3), 300, 64)
-    trainer = GANTrainer(config, 10, (1, 8, 8), torch.device("cpu"))
+    trainer = Trainer(config, 10, (1, 8, 8), torch.device("cpu"))
     trainer.train(x, y, total_steps=3, progress=False)
-    assert trainer.feature_net is not None and trainer.step == 3
+    assert trainer.objective.feature_net is not None and trainer.step == 3
 
 
 def test_default_augmenter_records_the_objective_it_resolved(digits, tmp_path):

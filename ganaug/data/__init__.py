@@ -4,10 +4,9 @@ from ganaug.data.datasets import (
     ArrayDataset,
     apply_transform,
     as_array_dataset,
-    from_uint8,
     image_to_uint8,
-    to_uint8,
 )
+from ganaug.data.pixels import from_uint8, model_to_images, model_to_uint8, to_model, to_uint8
 from ganaug.data.sources import dataset_names, default_root, load_dataset
 from ganaug.data.splits import few_shot, imbalance
 from ganaug.data.validation import validate_images, validate_labels
@@ -21,8 +20,11 @@ __all__ = [
     "few_shot",
     "from_uint8",
     "image_to_uint8",
+    "model_to_images",
+    "model_to_uint8",
     "imbalance",
     "load_dataset",
+    "to_model",
     "to_uint8",
     "validate_images",
     "validate_labels",

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from ganaug.data.pixels import to_uint8
 from ganaug.data.validation import check_label_range, validate_images, validate_labels
 
 
@@ -111,26 +112,6 @@ def apply_transform(transform: Callable, image: Any) -> Any:
     if is_albumentations(transform):
         return transform(image=np.asarray(image))["image"]
     return transform(image)
-
-
-def to_uint8(x: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
-    """Rescale pixels from ``value_range`` to uint8 0..255 (rounding, clipping)."""
-    lo, hi = value_range
-    if hi <= lo:
-        raise ValueError(f"value_range must satisfy low < high, got {value_range}")
-    scaled = (np.asarray(x, dtype=np.float64) - lo) * (255.0 / (hi - lo))
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-
-
-def from_uint8(x: np.ndarray, value_range: tuple[float, float], dtype: np.dtype) -> np.ndarray:
-    """Inverse of `to_uint8`: map 0..255 back to ``value_range`` in ``dtype``."""
-    lo, hi = value_range
-    if np.dtype(dtype) == np.uint8 and (lo, hi) == (0, 255):
-        return x.astype(np.uint8)
-    out = lo + x.astype(np.float64) * ((hi - lo) / 255.0)
-    if np.issubdtype(np.dtype(dtype), np.integer):
-        out = np.rint(out)
-    return out.astype(dtype)
 
 
 def image_to_uint8(image: Any) -> np.ndarray:

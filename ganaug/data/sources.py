@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ganaug.data.datasets import ArrayDataset, as_array_dataset, to_uint8
+from ganaug.data.datasets import ArrayDataset, as_array_dataset
+from ganaug.data.pixels import to_uint8
 
 # torchvision classes by ganaug name; EMNIST takes a split after a dash.
 _TORCHVISION = {

@@ -48,12 +48,12 @@ def validate_images(x: np.ndarray, *, name: str = "images") -> np.ndarray:
     return x
 
 
-def validate_labels(y: np.ndarray, n: int | None = None, *, name: str = "labels") -> np.ndarray:
+def validate_labels(y: np.ndarray, n: int | None = None, *, name: str = "labels", min_classes: int = 2) -> np.ndarray:
     """Check a label vector and return it as int64.
 
     Raises:
         ValueError: labels are not a 1-D integer vector of length ``n``, are negative, or name
-            fewer than two classes.
+            fewer than ``min_classes`` classes.
     """
     y = np.asarray(y)
     if y.ndim != 1:
@@ -74,8 +74,8 @@ def validate_labels(y: np.ndarray, n: int | None = None, *, name: str = "labels"
         i = int(np.flatnonzero(y < 0)[0])
         raise ValueError(f"{name}: negative label {y[i]} at index {i}")
     n_classes = len(np.unique(y))
-    if n_classes < 2:
-        raise ValueError(f"{name}: need at least 2 classes, got {n_classes}")
+    if n_classes < min_classes:
+        raise ValueError(f"{name}: need at least {min_classes} classes, got {n_classes}")
     return y
 
 

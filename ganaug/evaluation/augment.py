@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import torch
 
-from ganaug.evaluation.classifiers import images_to_tensor
+from ganaug.data.pixels import to_model
 
 
 def background_value(images: np.ndarray) -> int:
@@ -60,7 +60,7 @@ class ToModelInput:
         arr = np.asarray(image)
         if self.augment is not None:
             arr = self.augment(image=arr)["image"]
-        return images_to_tensor(arr[None])[0]
+        return to_model(arr[None])[0]
 
 
 def augmented_copies(images: np.ndarray, augment: A.Compose, copies: int) -> np.ndarray:

@@ -12,19 +12,15 @@ per class, and returns a JSON-serialisable dict.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from scipy import linalg
 
+from ganaug.data.neighbours import kth_nearest_other, nearest_distances, within_radius
 from ganaug.data.validation import validate_images, validate_labels
-from ganaug.evaluation.classifiers import TorchClassifier
-
-# Upper bound on the entries of one distance block, so pairwise distances between large sets
-# (e.g. 10k fakes against 50k training images) never materialise as one matrix.
-_BLOCK_ELEMENTS = 2**23
+from ganaug.training.classifier import TorchClassifier, fit_judge
 
 
 # -- feature space ---------------------------------------------------------------------------------
@@ -49,7 +45,7 @@ def fit_feature_extractor(
     """
     images = _check_uint8(images, "images")
     labels = validate_labels(labels, len(images))
-    return TorchClassifier(arch="cnn", steps=steps, seed=seed, device=device).fit(images, labels)
+    return fit_judge(images, labels, steps=steps, seed=seed, device=device)
 
 
 # -- distribution distances ------------------------------------------------------------------------
@@ -184,30 +180,23 @@ def precision_recall(
     return float(precision), float(recall)
 
 
-def _distance_blocks(a: np.ndarray, b: np.ndarray) -> Iterator[torch.Tensor]:
-    """Euclidean distances from the rows of ``a`` to all of ``b``, a block of rows at a time."""
-    rows = max(1, _BLOCK_ELEMENTS // max(1, len(b)))
-    bt = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float64))
-    for start in range(0, len(a), rows):
-        at = torch.from_numpy(np.ascontiguousarray(a[start : start + rows], dtype=np.float64))
-        yield torch.cdist(at, bt)  # (rows, len(b))
+def _rows(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
 
 
 def _knn_radii(x: np.ndarray, k: int) -> np.ndarray:
     """Distance from each point to its k-th nearest *other* point of the same set."""
-    # Each row's smallest distance is the point to itself (0), hence the (k+1)-th value.
-    return torch.cat([d.kthvalue(k + 1, dim=1).values for d in _distance_blocks(x, x)]).numpy()
+    return kth_nearest_other(_rows(x), k).numpy()
 
 
 def _inside_manifold(queries: np.ndarray, points: np.ndarray, radii: np.ndarray) -> np.ndarray:
     """Whether each query falls inside at least one ball ``(points[i], radii[i])``."""
-    r = torch.from_numpy(radii)[None, :]
-    return torch.cat([(d <= r).any(dim=1) for d in _distance_blocks(queries, points)]).numpy()
+    return within_radius(_rows(queries), _rows(points), torch.from_numpy(radii)).numpy()
 
 
 def _nearest_distances(queries: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Distance from each query to its nearest point."""
-    return torch.cat([d.min(dim=1).values for d in _distance_blocks(queries, points)]).numpy()
+    return nearest_distances(_rows(queries), _rows(points)).numpy()
 
 
 # -- pixel space and the judge ---------------------------------------------------------------------
@@ -311,22 +300,10 @@ def generative_metrics(
     kid, kid_std = kernel_distance(real, fake, seed=seed)
     precision, recall = precision_recall(real, fake, k=k)
     classes = np.union1d(np.union1d(real_labels, fake_labels), getattr(extractor, "classes_", []))
-    per_class = {}
-    for c in classes.astype(np.int64):
-        r, f = real[real_labels == c], fake[fake_labels == c]
-        enough = len(r) > k and len(f) > k
-        kid_c = kernel_distance(r, f, seed=seed)[0] if enough else None
-        pr_c = precision_recall(r, f, k=k) if enough else (None, None)
-        per_class[str(int(c))] = {
-            "kid": kid_c,
-            "precision": pr_c[0],
-            "recall": pr_c[1],
-            "label_consistency": float((predicted[fake_labels == c] == c).mean())
-            if len(f)
-            else None,
-            "n_real": int(len(r)),
-            "n_fake": int(len(f)),
-        }
+    per_class = {
+        str(int(c)): _class_metrics(real[real_labels == c], fake[fake_labels == c], predicted[fake_labels == c] == c, seed, k)
+        for c in classes.astype(np.int64)
+    }
     return {
         "fid": frechet_distance(real, fake),
         "kid": kid,
@@ -336,6 +313,20 @@ def generative_metrics(
         "label_consistency": float((predicted == fake_labels).mean()),
         "memorisation": memorisation(fake_images, train_images, real_images),
         "per_class": per_class,
+    }
+
+
+def _class_metrics(r: np.ndarray, f: np.ndarray, faithful: np.ndarray, seed: int, k: int) -> dict[str, Any]:
+    """One class's metrics from its real and fake features; None where a side has ≤ k rows."""
+    enough = len(r) > k and len(f) > k
+    pr_c = precision_recall(r, f, k=k) if enough else (None, None)
+    return {
+        "kid": kernel_distance(r, f, seed=seed)[0] if enough else None,
+        "precision": pr_c[0],
+        "recall": pr_c[1],
+        "label_consistency": float(faithful.mean()) if len(f) else None,
+        "n_real": int(len(r)),
+        "n_fake": int(len(f)),
     }
 
 
@@ -366,21 +357,14 @@ def _check_uint8(images: np.ndarray, name: str) -> np.ndarray:
     validate_images(images, name=name)
     if images.dtype != np.uint8:
         raise ValueError(
-            f"{name}: expected uint8 pixels, got {images.dtype}; convert with ganaug.data.datasets.to_uint8"
+            f"{name}: expected uint8 pixels, got {images.dtype}; convert with ganaug.data.to_uint8"
         )
     return images
 
 
 def _check_labels(labels: np.ndarray, n: int, name: str) -> np.ndarray:
     """A 1-D int64 vector of ``n`` non-negative class indices (one class is allowed)."""
-    y = np.asarray(labels)
-    if y.ndim != 1 or len(y) != n:
-        raise ValueError(f"{name}: expected {n} labels in a 1-D vector, got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"{name}: expected integer class indices, got dtype {y.dtype}")
-    if (y < 0).any():
-        raise ValueError(f"{name}: class indices must be non-negative")
-    return y.astype(np.int64)
+    return validate_labels(labels, n, name=name, min_classes=1)
 
 
 def _pixels(images: np.ndarray, name: str) -> np.ndarray:

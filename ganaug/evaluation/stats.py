@@ -9,9 +9,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
+
+from ganaug.evaluation.config import BASELINES
 
 
 def _clean(x: float) -> float | None:
@@ -75,3 +78,37 @@ def paired_gain(treatment: Sequence[float], baseline: Sequence[float], confidenc
         p = _clean(float(stats.ttest_rel(a, b).pvalue))
     out.update(p_value=p, p_value_exact=sign_flip_p_value(d) if len(d) >= 2 else None, test="paired t-test")
     return out
+
+
+def summarize_cells(cells: list[dict], conditions: tuple[str, ...], n_classes: int) -> dict[str, Any]:
+    """Accuracy per condition, paired gains vs each baseline, per-class deltas, metric means."""
+    summary: dict[str, list] = {"accuracy": [], "gains": [], "per_class_delta": [], "metrics": []}
+    for n in sorted({c["per_class"] for c in cells}):
+        group = sorted((c for c in cells if c["per_class"] == n), key=lambda c: c["seed"])
+        acc = {cond: [c["results"][cond]["accuracy"] for c in group] for cond in conditions}
+        for cond in conditions:
+            summary["accuracy"].append({"per_class": n, "condition": cond, **summarize(acc[cond])})
+        for base in BASELINES:
+            if base not in acc:
+                continue
+            for cond in conditions:
+                if cond == base or (base == "classical" and cond == "real"):
+                    continue
+                summary["gains"].append(
+                    {"per_class": n, "condition": cond, "baseline": base, **paired_gain(acc[cond], acc[base])}
+                )
+                per_class = np.array([
+                    np.subtract(c["results"][cond]["per_class_accuracy"], c["results"][base]["per_class_accuracy"])
+                    for c in group
+                ])
+                summary["per_class_delta"].append(
+                    {"per_class": n, "condition": cond, "baseline": base, "deltas": per_class.mean(axis=0).tolist()}
+                )
+        with_metrics = [c["metrics"] for c in group if c.get("metrics")]
+        if with_metrics:
+            row: dict[str, Any] = {"per_class": n}
+            for name in ("fid", "kid", "precision", "recall", "label_consistency"):
+                row[name] = float(np.mean([m[name] for m in with_metrics]))
+            row["nn_ratio"] = float(np.mean([m["memorisation"]["nn_ratio"] for m in with_metrics]))
+            summary["metrics"].append(row)
+    return summary

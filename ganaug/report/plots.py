@@ -68,14 +68,16 @@ def loss_curves(history: dict[str, list], path: str | Path | None = None, title:
     return _finish(fig, path)
 
 
-def diversity_curves(monitor: list[dict], threshold: float, path: str | Path | None = None) -> Any:
-    """Per-class diversity ratio (generated / real) over training, with the alarm threshold."""
+def diversity_curves(monitor: list[dict], threshold: float | None, path: str | Path | None = None) -> Any:
+    """Per-class diversity ratio (generated / real) over training, with the alarm threshold
+    (none drawn when it is None)."""
     fig, ax = plt.subplots(figsize=(6, 3.2))
     if monitor:
         steps = [m["step"] for m in monitor]
         for c in monitor[0]["ratios"]:
             ax.plot(steps, [m["ratios"][c] for m in monitor], label=str(c), lw=1)
-    ax.axhline(threshold, color="red", ls="--", lw=1, label="collapse alarm")
+    if threshold is not None:
+        ax.axhline(threshold, color="red", ls="--", lw=1, label="collapse alarm")
     ax.set_xlabel("generator step")
     ax.set_ylabel("diversity / real diversity")
     ax.legend(fontsize=6, ncol=2)

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ganaug.report import plots
 
 SCHEMA_PREFIX = "ganaug-results/"
 BASELINES = ("real", "classical")
-COLLAPSE_THRESHOLD = 0.35  # CollapseMonitor's default alarm level; the file does not record it
 MISSING = "—"
 
 HOW_TO_READ = (
@@ -99,7 +100,8 @@ def write_report(
     Args:
         results: a results dict, or the path of a ``results.json``.
         out_dir: folder for the report; created when missing.
-        base_dir: folder that relative paths inside the results (``samples_png``) start from.
+        base_dir: folder that relative paths inside the results (``samples``) start from; a
+            path that leads outside it is ignored.
             Defaults to the JSON file's folder, or the working directory for a dict.
 
     Returns:
@@ -319,6 +321,7 @@ def _training_section(data: dict, base: Path, fig_dir: Path) -> list[Block]:
     if not cells:
         return []
     seeds = (data.get("settings") or {}).get("seeds") or []
+    threshold = _float(data.get("collapse_threshold"))
     blocks: list[Block] = [Heading("GAN samples and training")]
     for n in sorted({c["per_class"] for c in cells}):
         group = sorted((c for c in cells if c["per_class"] == n), key=lambda c: _seed_order(c, seeds))
@@ -326,23 +329,36 @@ def _training_section(data: dict, base: Path, fig_dir: Path) -> list[Block]:
         blocks.append(Heading(f"{n} real samples per class (seed {first.get('seed', '?')})", 3))
         alarms = [c for c in group if (c.get("gan") or {}).get("collapsed")]
         blocks += [Text(_collapse_warning(c), warning=True) for c in alarms]
-        samples = _resolve(first.get("samples_png"), base)
-        if samples is not None:
-            target = fig_dir / f"samples_n{n}.png"
-            shutil.copyfile(samples, target)
-            blocks.append(Figure(target, "Generated samples, one row per class."))
-        else:
-            blocks.append(Text("No sample grid was saved for this cell."))
+        blocks.append(_sample_figure(first, base, fig_dir / f"samples_n{n}.png"))
         history = gan.get("history") or {}
         if history.get("step"):
             path = plots.loss_curves(history, fig_dir / f"losses_n{n}.png")
             blocks.append(Figure(path, "GAN losses and discriminator outputs over training."))
         if gan.get("monitor"):
-            path = fig_dir / f"diversity_n{n}.png"
-            plots.diversity_curves(gan["monitor"], COLLAPSE_THRESHOLD, path)
-            blocks.append(Figure(path, "Per-class sample diversity relative to real data; "
-                                       "below the dashed line the monitor raises a collapse alarm."))
+            path = plots.diversity_curves(gan["monitor"], threshold, fig_dir / f"diversity_n{n}.png")
+            line = ("below the dashed line the monitor raises a collapse alarm." if threshold is not None
+                    else "this results file does not record the alarm threshold.")
+            blocks.append(Figure(path, "Per-class sample diversity relative to real data; " + line))
     return blocks
+
+
+def _sample_figure(cell: dict, base: Path, target: Path) -> Block:
+    """The cell's sample grid: drawn from its saved arrays (or copied from an older results
+    file's PNG)."""
+    arrays = _resolve(cell.get("samples"), base)
+    if arrays is not None and arrays.suffix == ".npz":
+        try:
+            with np.load(arrays, allow_pickle=False) as z:
+                plots.sample_grid(z["images"], z["labels"], [str(v) for v in z["class_names"]], z["classes"],
+                                  path=target, title=str(z["title"]))
+            return Figure(target, "Generated samples, one row per class.")
+        except (OSError, KeyError, ValueError):
+            return Text(f"The sample file {cell.get('samples')} could not be read.", warning=True)
+    png = _resolve(cell.get("samples_png"), base)
+    if png is not None and png.suffix == ".png":
+        shutil.copyfile(png, target)
+        return Figure(target, "Generated samples, one row per class.")
+    return Text("No samples were saved for this cell.")
 
 
 # --- formatting ----------------------------------------------------------------------------------
@@ -434,10 +450,12 @@ def _seed_order(cell: dict, seeds: list) -> tuple:
 
 
 def _resolve(path: Any, base: Path) -> Path | None:
-    if not path:
+    """``base / path`` when it is a file inside ``base``; a results file can name no other."""
+    if not path or not isinstance(path, str):
         return None
-    full = base / str(path)
-    return full if full.is_file() else None
+    root = base.resolve()
+    full = (root / path).resolve()
+    return full if full.is_relative_to(root) and full.is_file() else None
 
 
 # --- output --------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""GAN training: losses, DiffAugment, EMA, the alternating loop, monitor and checkpoint I/O."""
+"""GAN training: objectives (adversarial, matching), the trainer, losses, DiffAugment, EMA,
+the collapse monitor, checkpoint I/O and the classifier trainer."""
 
 from ganaug.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ganaug.training.config import (
@@ -11,26 +12,36 @@ from ganaug.training.config import (
     resolve,
 )
 from ganaug.training.diffaugment import POLICIES, diff_augment, parse_policy
-from ganaug.training.loop import GANTrainer
 from ganaug.training.losses import LOSSES, get_loss
 from ganaug.training.monitor import CollapseMonitor
+from ganaug.training.objectives import (
+    AdversarialObjective,
+    MatchingObjective,
+    Objective,
+    make_objective,
+)
+from ganaug.training.trainer import Trainer
 
 __all__ = [
+    "AUTO_MMD_BELOW",
     "LOSSES",
+    "MMD_STEPS",
     "POLICIES",
+    "AdversarialObjective",
     "CheckpointError",
     "CollapseMonitor",
     "GANConfig",
-    "GANTrainer",
+    "MatchingObjective",
+    "Objective",
+    "Trainer",
+    "auto_loss",
     "auto_size",
     "auto_steps",
-    "resolve",
-    "auto_loss",
-    "AUTO_MMD_BELOW",
-    "MMD_STEPS",
     "diff_augment",
     "get_loss",
     "load_checkpoint",
+    "make_objective",
     "parse_policy",
+    "resolve",
     "save_checkpoint",
 ]

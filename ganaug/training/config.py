@@ -93,7 +93,10 @@ class GANConfig:
             values = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"cannot read config {path}: {err}") from None
-        values = values.get("config", values) if isinstance(values, dict) else values
+        if isinstance(values, dict):
+            # A checkpoint's .json twin holds the config under "config"; an evaluation's
+            # eval_config.json holds it under "gan", beside the dataset.
+            values = values["gan"] if "gan" in values and "dataset" in values else values.get("config", values)
         if not isinstance(values, dict):
             raise ValueError(f"config {path} must hold a JSON object of GANConfig fields, got {type(values).__name__}")
         return cls.from_dict(values)

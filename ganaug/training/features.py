@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn.functional import cross_entropy
 
+from ganaug.models.classifier import SmallCNN
 from ganaug.training.diffaugment import diff_augment, parse_policy
 
 Tensor = torch.Tensor
@@ -33,8 +34,6 @@ def fit_feature_net(x: Tensor, y: Tensor, n_classes: int, seed: int, steps: int 
         seed: initialisation, batches and augmentation.
         steps: optimiser steps (batches of 64, AdamW).
     """
-    from ganaug.evaluation.classifiers import SmallCNN  # evaluation imports training: import late
-
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+# Below this ratio of generated to real diversity a class raises the collapse alarm; results
+# files record it, so a report never assumes it.
+COLLAPSE_THRESHOLD = 0.35
+
 
 def mean_pairwise_distance(x: torch.Tensor) -> float:
     """Mean Euclidean distance between distinct rows of ``x`` (flattened images)."""
@@ -26,11 +30,11 @@ class CollapseMonitor:
     """
 
     real_diversity: dict[int, float]
-    threshold: float = 0.35
+    threshold: float = COLLAPSE_THRESHOLD
     history: list[dict] = field(default_factory=list)
 
     @classmethod
-    def from_data(cls, x: torch.Tensor, y: torch.Tensor, threshold: float = 0.35) -> CollapseMonitor:
+    def from_data(cls, x: torch.Tensor, y: torch.Tensor, threshold: float = COLLAPSE_THRESHOLD) -> CollapseMonitor:
         div = {}
         for c in torch.unique(y).tolist():
             div[int(c)] = mean_pairwise_distance(x[y == c][:256])

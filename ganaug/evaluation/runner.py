@@ -1,0 +1,193 @@
+"""The grid runner: every (n per class, seed) cell of a scenario under every condition, each
+finished cell written to ``out/cells/`` at once, so a killed run resumes where it stopped.
+
+Evaluation computes and stores; it renders nothing. Sample images go to ``out/samples/`` as
+arrays, which `ganaug.report` draws.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ganaug.augmenter import GANAugmenter
+from ganaug.data import ArrayDataset
+from ganaug.evaluation.augment import background_value
+from ganaug.evaluation.conditions import Cell, train_and_score, train_gan
+from ganaug.evaluation.config import CONFIG_FILE, SCHEMA, EvalConfig
+from ganaug.evaluation.scenarios import few_shot
+from ganaug.evaluation.stats import summarize_cells
+from ganaug.training.monitor import COLLAPSE_THRESHOLD
+from ganaug.utils import machine, resolve_device, versions
+
+
+class _Run:
+    """What a run shares across its cells: the data, the output folder, the metrics' network."""
+
+    def __init__(self, config: EvalConfig, out: Path, classifier_factory: Callable | None) -> None:
+        self.config, self.out, self.classifier_factory = config, out, classifier_factory
+        self.splits = few_shot.prepare(config)
+        self.n_classes = len(self.splits.pool.classes)
+        self.key = config.cell_key()
+        self.host = machine(config.device)
+        self._extractor: Any = None
+
+    def extractor(self) -> Any:
+        """The metrics' feature network, trained on the pool once per run (when first needed)."""
+        if self._extractor is None:
+            from ganaug.evaluation.metrics import fit_feature_extractor
+
+            pool = self.splits.pool
+            self._extractor = fit_feature_extractor(
+                pool.data, pool.targets, seed=0, steps=self.config.feature_steps, device=self.config.device
+            )
+        return self._extractor
+
+
+def run_evaluation(
+    config: EvalConfig,
+    out_dir: str | Path,
+    progress: bool = True,
+    classifier_factory: Callable[[int], Any] | None = None,
+    on_cell_done: Callable[[dict], None] | None = None,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) the whole grid and write ``out_dir/results.json``.
+
+    Args:
+        config: the settings.
+        out_dir: where ``cells/``, ``samples/`` and ``results.json`` go. Cells already there,
+            made with the same settings, are reused rather than recomputed.
+        progress: show a progress bar over every (cell, condition).
+        classifier_factory: ``seed -> estimator`` with ``fit(X, y)``/``predict(X)`` on uint8
+            image arrays, replacing ``config.classifier`` (Python API only).
+        on_cell_done: called with each finished cell's record.
+        command: the command line, recorded in results.json.
+
+    Returns:
+        The results dict (also written as JSON).
+    """
+    out = Path(out_dir)
+    (out / "cells").mkdir(parents=True, exist_ok=True)
+    (out / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    run = _Run(config, out, classifier_factory)
+    grid = [(n, s) for n in config.per_class for s in config.seeds]
+    bar = tqdm(total=len(grid) * len(config.conditions), disable=not progress, desc="evaluate", unit="run", dynamic_ncols=True)
+    cells, started = [], time.perf_counter()
+    for n, seed in grid:
+        path = out / "cells" / f"n{n}_seed{seed}.json"
+        record = _load_cell(path, run.key, config.conditions)
+        if record is None:
+            record = _run_cell(run, n, seed, bar)
+            _write_json(path, record)
+            if on_cell_done is not None:
+                on_cell_done(record)
+        else:
+            bar.update(len(config.conditions))
+        cells.append(record)
+    bar.close()
+    results = _results(run, cells, command, time.perf_counter() - started)
+    _write_json(out / "results.json", results)
+    return results
+
+
+def _run_cell(run: _Run, n: int, seed: int, bar: tqdm) -> dict[str, Any]:
+    """Train the cell's GAN and every condition's classifier; the cell's record."""
+    config, started = run.config, time.perf_counter()
+    bar.set_description(f"n={n}/class seed={seed}: GAN")
+    subset, record = few_shot.draw_subset(run.splits, n, seed)
+    record["key"] = run.key
+    aug = None
+    if config.needs_gan:
+        aug = train_gan(subset, config, seed)
+        record |= _gan_record(run, aug, subset, n, seed, bar)
+    cell = Cell(n, seed, subset, aug, background_value(run.splits.pool.data))
+    record["results"] = {}
+    for cond in config.conditions:
+        bar.set_description(f"n={n}/class seed={seed}: {cond}")
+        record["results"][cond] = train_and_score(cond, cell, run.splits.test, config, run.n_classes, run.classifier_factory)
+        bar.update(1)
+    record["wall_seconds"] = round(time.perf_counter() - started, 2)
+    record["machine"] = run.host
+    return record
+
+
+def _gan_record(run: _Run, aug: GANAugmenter, subset: ArrayDataset, n: int, seed: int, bar: tqdm) -> dict[str, Any]:
+    """Save the cell's GAN and samples of it; its training summary and generative metrics."""
+    config, name = run.config, f"n{n}_seed{seed}"
+    aug.save(run.out / "checkpoints" / f"{name}.safetensors", training_state=False)
+    images, labels = aug.sample(10 * len(aug.classes_), seed=seed)
+    samples = run.out / "samples" / f"{name}.npz"
+    samples.parent.mkdir(exist_ok=True)
+    np.savez_compressed(
+        samples, images=images, labels=labels, classes=aug.classes_, class_names=np.array(aug.class_names_),
+        title=np.array(f"{config.dataset}: GAN trained on {n}/class, seed {seed}"),
+    )
+    record: dict[str, Any] = {
+        "samples": f"samples/{name}.npz",
+        "gan": {
+            "loss": aug.config_.loss, "steps": aug.n_steps_, "train_seconds": round(aug.train_seconds_, 2),
+            "history": aug.history_, "monitor": aug.monitor_,
+            "collapsed": aug.monitor_[-1]["collapsed"] if aug.monitor_ else [],
+        },
+    }
+    if config.metrics:
+        from ganaug.evaluation.metrics import generative_metrics
+
+        if run._extractor is None:
+            bar.set_description("feature space for metrics")
+        extractor = run.extractor()
+        fake, fake_y = aug.sample(config.metric_samples, seed=seed + 10_000)
+        test = run.splits.test
+        record["metrics"] = generative_metrics(extractor, test.data, test.targets, fake, fake_y, subset.data, seed=seed)
+    return record
+
+
+def _results(run: _Run, cells: list[dict], command: str | None, seconds: float) -> dict[str, Any]:
+    config, splits = run.config, run.splits
+    return {
+        "schema": SCHEMA,
+        "scenario": few_shot.NAME,
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": command,
+        "versions": versions(),
+        "device": str(resolve_device(config.device)),
+        "machine": run.host,
+        "wall_seconds": round(seconds, 2),
+        "cell_seconds": round(sum(c["wall_seconds"] for c in cells), 2),
+        "collapse_threshold": COLLAPSE_THRESHOLD,
+        "settings": config.to_dict() | {
+            "gan": config.gan.to_dict(), "n_pool": len(splits.pool), "n_test": len(splits.test),
+            "test_duplicates_removed": splits.test_duplicates_removed, "class_names": list(splits.pool.classes),
+        },
+        "cells": cells,
+        "summary": summarize_cells(cells, config.conditions, run.n_classes),
+    }
+
+
+def _load_cell(path: Path, key: str, conditions: tuple[str, ...]) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None  # a cell cut off mid-write is recomputed
+    if record.get("key") != key or not set(conditions) <= set(record.get("results", {})):
+        return None
+    record["results"] = {c: record["results"][c] for c in conditions}
+    return record
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # workers sharing a run folder never collide
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    tmp.replace(path)

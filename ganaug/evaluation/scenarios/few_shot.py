@@ -1,0 +1,81 @@
+"""The few-shot scenario: a stratified subset of n images per class trains both the GAN and the
+classifier; a held-out test set that neither saw scores it.
+
+For each cell (n per class, seed): draw the subset, pretrain a GAN on that subset only, and
+hand both to the conditions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ganaug.data import ArrayDataset, few_shot, load_dataset
+from ganaug.data.neighbours import image_hashes
+from ganaug.evaluation.config import EvalConfig
+
+NAME = "few-shot"
+
+
+@dataclass
+class Splits:
+    """The pool every subset is drawn from and the test set disjoint from all of it."""
+
+    pool: ArrayDataset
+    test: ArrayDataset
+    test_duplicates_removed: int
+
+    @property
+    def same_source(self) -> bool:
+        return self.pool.source == self.test.source
+
+
+def load_splits(config: EvalConfig) -> tuple[ArrayDataset, ArrayDataset, int]:
+    """The pool every few-shot subset is drawn from, and a test set disjoint from all of it.
+
+    Test images whose pixels equal any pool image's are dropped (an exact duplicate would be
+    "seen" data); returns how many were dropped.
+    """
+    pool = load_dataset(config.dataset, root=config.root, train=True, download=config.download)
+    test = load_dataset(config.dataset, root=config.root, train=False, download=config.download)
+    dup = np.isin(image_hashes(test.data), image_hashes(pool.data))
+    if dup.any():
+        test = test.subset(np.flatnonzero(~dup))
+    return pool, test, int(dup.sum())
+
+
+def check_disjoint(train: ArrayDataset, test: ArrayDataset, same_source: bool) -> None:
+    """Refuse a training subset that shares an item with the test set.
+
+    Raises:
+        ValueError: an index (same source array) or an identical image appears in both.
+    """
+    if same_source:
+        shared = np.intersect1d(train.indices, test.indices)
+        if len(shared):
+            raise ValueError(f"{len(shared)} training item(s) are also in the test set (e.g. index {shared[0]})")
+    shared_pixels = np.isin(image_hashes(train.data), image_hashes(test.data))
+    if shared_pixels.any():
+        raise ValueError(f"{int(shared_pixels.sum())} training image(s) are pixel-identical to test images")
+
+
+def prepare(config: EvalConfig) -> Splits:
+    return Splits(*load_splits(config))
+
+
+def draw_subset(splits: Splits, n: int, seed: int) -> tuple[ArrayDataset, dict]:
+    """The cell's training subset, checked against the test set, and what the cell records of it."""
+    subset, _ = few_shot(splits.pool, n, seed=seed)
+    check_disjoint(subset, splits.test, splits.same_source)
+    record = {
+        "per_class": n, "seed": seed, "n_train": len(subset),
+        # Which images the cell trained on, so runs made apart can be checked to pair the same
+        # subset; and the thread count, which sets float summation order (accuracies of two
+        # runs of the same cell can differ with it).
+        "subset_sha256": hashlib.sha256(np.asarray(subset.indices, dtype=np.int64).tobytes()).hexdigest()[:16],
+        "threads": torch.get_num_threads(),
+    }
+    return subset, record

@@ -1,0 +1,119 @@
+"""`TorchClassifier`: train a classifier network for a fixed number of optimiser steps.
+
+Every classifier here starts from a seeded initialisation and trains for a fixed step budget, so
+the evaluation protocol can give each condition the same one. `fit_judge` is the small CNN that
+other parts train on real images to judge samples (the sample filter, the generative metrics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ganaug.data.pixels import to_model
+from ganaug.models.classifier import build_network
+from ganaug.utils import resolve_device
+
+
+class TorchClassifier:
+    """Train a torch network for a fixed number of steps; predict on uint8 image arrays.
+
+    Args:
+        arch: ``"cnn"`` or ``"mlp"``, or a callable ``(image_shape, n_classes) -> nn.Module``.
+        steps: optimiser steps (the budget, equal across conditions).
+        batch_size: items per step.
+        lr: AdamW learning rate (cosine-decayed to 0 over ``steps``).
+        seed: initialisation and data order.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``…
+    """
+
+    def __init__(
+        self,
+        arch: str | Callable[[tuple[int, ...], int], nn.Module] = "cnn",
+        steps: int = 600,
+        batch_size: int = 64,
+        lr: float = 2e-3,
+        weight_decay: float = 1e-4,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.arch, self.steps, self.batch_size = arch, steps, batch_size
+        self.lr, self.weight_decay, self.seed, self.device = lr, weight_decay, seed, device
+
+    def _network(self, image_shape: tuple[int, ...], n_classes: int) -> nn.Module:
+        torch.manual_seed(self.seed)  # same initial weights for every condition of a seed
+        if callable(self.arch):
+            return self.arch(image_shape, n_classes)
+        return build_network(self.arch, image_shape, n_classes)
+
+    def fit_dataset(self, dataset: Dataset, image_shape: tuple[int, ...], n_classes: int) -> TorchClassifier:
+        """Train on a dataset of ``(tensor (C, H, W) in [-1, 1], class index)`` items.
+
+        ``dataset.refresh(epoch)`` is called between passes when it exists, so synthetic banks
+        change from epoch to epoch.
+        """
+        device = resolve_device(self.device)
+        self.model_ = self._network(image_shape, n_classes).to(device)
+        opt = torch.optim.AdamW(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=self.steps, pct_start=0.15)
+        gen = torch.Generator().manual_seed(self.seed)
+        loader = DataLoader(
+            dataset, batch_size=min(self.batch_size, len(dataset)), shuffle=True, drop_last=True, generator=gen
+        )
+        self.model_.train()
+        step, epoch = 0, 0
+        while step < self.steps:
+            if epoch and hasattr(dataset, "refresh"):
+                dataset.refresh(epoch)
+            for x, y in loader:
+                x, y = x.to(device, non_blocking=True), torch.as_tensor(y).to(device)
+                loss = nn.functional.cross_entropy(self.model_(x), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                step += 1
+                if step >= self.steps:
+                    break
+            epoch += 1
+        self.model_.eval()
+        self.classes_ = np.arange(n_classes)
+        return self
+
+    def fit(self, images: np.ndarray, labels: np.ndarray) -> TorchClassifier:
+        """Train on uint8 arrays (labels are class indices ``0..K-1``)."""
+        x = to_model(images)
+        dataset = torch.utils.data.TensorDataset(x, torch.as_tensor(labels, dtype=torch.long))
+        n_classes = int(np.max(labels)) + 1
+        return self.fit_dataset(dataset, tuple(images.shape[1:]), n_classes)
+
+    @torch.no_grad()
+    def _batched(self, images: np.ndarray, fn: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
+        device = next(self.model_.parameters()).device
+        x = to_model(images)
+        return torch.cat([fn(x[i : i + 1024].to(device)).cpu() for i in range(0, len(x), 1024)]).numpy()
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        return self._batched(images, lambda x: self.model_(x).softmax(dim=1))
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.predict_proba(images).argmax(axis=1)
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """Penultimate-layer activations, the space generative metrics are measured in."""
+        return self._batched(images, self.model_.features)
+
+    def score(self, images: np.ndarray, labels: np.ndarray) -> float:
+        return float((self.predict(images) == np.asarray(labels)).mean())
+
+
+def fit_judge(
+    images: np.ndarray, labels: np.ndarray, steps: int, seed: int = 0, device: str = "auto"
+) -> TorchClassifier:
+    """A small CNN trained on uint8 ``images`` with class indices ``labels``: a judge of samples
+    (``predict_proba``) and a feature space (``features``)."""
+    return TorchClassifier("cnn", steps=steps, seed=seed, device=device).fit(images, labels)

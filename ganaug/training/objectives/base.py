@@ -1,0 +1,87 @@
+"""The interface every training objective meets, and the trainer's view of the data it gets."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganaug.training.config import GANConfig
+
+Tensor = torch.Tensor
+
+
+class Batches:
+    """Random batches of the training data and noise, all drawn from one seeded stream.
+
+    The trainer owns the data and the stream; an objective asks for what each update needs,
+    so the order of draws (and hence a run) is set by the objective's algorithm alone.
+    """
+
+    def __init__(self, x: Tensor, y: Tensor, batch_size: int, z_dim: int, rng: torch.Generator) -> None:
+        self.x, self.y, self.batch_size, self.z_dim, self.rng = x, y, batch_size, z_dim, rng
+
+    def real(self) -> tuple[Tensor, Tensor]:
+        """A batch of real images ``(B, C, H, W)`` and their class indices ``(B,)``."""
+        idx = torch.randint(len(self.x), (self.batch_size,), device=self.x.device, generator=self.rng)
+        return self.x[idx], self.y[idx]
+
+    def labels(self) -> Tensor:
+        """A batch of class indices drawn like the real data's."""
+        return self.y[torch.randint(len(self.y), (self.batch_size,), device=self.y.device, generator=self.rng)]
+
+    def noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.z_dim, device=self.x.device, generator=self.rng)
+
+
+class Objective(ABC):
+    """What one generator update does, and what it must checkpoint to resume.
+
+    An objective owns the networks it trains besides the generator (a discriminator, a frozen
+    feature network) and the optimisers of all of them; the trainer owns the data, the random
+    stream, the EMA copy, progress and checkpoints.
+
+    Args:
+        generator: ``G(z, c)``, already on its device.
+        config: the resolved settings.
+        n_classes: number of classes.
+        image_shape: ``(C, H, W)``.
+    """
+
+    def __init__(self, generator: nn.Module, config: GANConfig, n_classes: int, image_shape: tuple[int, int, int]) -> None:
+        self.generator, self.config = generator, config
+        self.n_classes, self.image_shape = n_classes, image_shape
+
+    def prepare(self, x: Tensor, y: Tensor) -> None:
+        """Build whatever depends on the training data, before the first update of a run."""
+        return None  # nothing by default: optional hook, not abstract
+
+    @abstractmethod
+    def step(self, batches: Batches) -> dict[str, float]:
+        """One generator update (and the discriminator updates it alternates with).
+
+        Returns:
+            ``{"d_loss", "g_loss", "d_real", "d_fake"}`` as floats (0.0 where there is no D).
+        """
+
+    @abstractmethod
+    def networks(self) -> dict[str, nn.Module]:
+        """The trained networks by checkpoint prefix, ``"generator"`` first."""
+
+    @abstractmethod
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The optimisers by checkpoint prefix."""
+
+    def train(self) -> None:
+        for net in self.networks().values():
+            net.train()
+
+    def extra_state(self) -> dict[str, Any]:
+        """JSON-serialisable state beyond weights and optimisers (e.g. moving averages)."""
+        return {}
+
+    def load_extra_state(self, meta: dict[str, Any]) -> None:
+        """Restore `extra_state` from a checkpoint's metadata."""
+        return None  # nothing by default: optional hook, not abstract
