@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from ganaug import GANConfig
 from ganaug.cli import main
 
 
@@ -108,3 +109,49 @@ def test_user_errors_are_one_line(tmp_path, args, message):
     assert isinstance(res.exception, SystemExit) and res.exit_code in (1, 2)
     errors = [line for line in res.output.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and message in errors[0]
+
+
+TINY = dict(
+    per_class=(3, 5), seeds=(0, 1), classifier_steps=30, metrics=False,
+    gan=GANConfig(steps=15, batch_size=16, monitor_every=10), device="cpu",
+)
+
+
+def test_evaluate_cli_writes_results_and_report(tmp_path):
+    from ganaug.cli import main
+
+    out = tmp_path / "ev"
+    res = CliRunner().invoke(main, [
+        "evaluate", "--per-class", "3", "--seeds", "2", "--first-seed", "3", "--steps", "15",
+        "--classifier-steps", "30", "--conditions", "real,classical,gan", "--no-metrics", "--quiet", "--out", str(out),
+    ])
+    assert res.exit_code == 0, res.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["schema"] == "ganaug-results/1" and results["settings"]["seeds"] == [3, 4]
+    assert (out / "report.html").stat().st_size > 10_000 and (out / "report.md").is_file()
+    rerun = CliRunner().invoke(main, ["report", str(out), "--out", str(tmp_path / "again")])
+    assert rerun.exit_code == 0 and (tmp_path / "again" / "report.html").is_file()
+    bad = CliRunner().invoke(main, ["evaluate", "--conditions", "real,nope", "--out", str(out)])
+    assert bad.exit_code == 1 and isinstance(bad.exception, SystemExit) and "unknown condition" in bad.output
+    # Not quiet: the summary table is printed; --no-report leaves the report out.
+    loud = tmp_path / "loud"
+    res = CliRunner().invoke(main, [
+        "evaluate", "--per-class", "3", "--seeds", "2", "--steps", "15", "--classifier-steps", "30",
+        "--conditions", "real,gan", "--no-metrics", "--no-report", "--out", str(loud),
+    ])
+    assert res.exit_code == 0, res.output
+    assert "accuracy % (mean ± std over seeds)" in res.output
+    assert any(line.split()[:1] == ["3"] and line.count("±") == 2 for line in res.output.splitlines())
+    assert (loud / "results.json").is_file() and not (loud / "report.html").exists()
+    # The evaluation's settings file is not pretrain's config.json, and --config reads its GAN part.
+    assert not (out / "config.json").exists() and (out / "eval_config.json").is_file()
+    assert GANConfig.from_json(out / "eval_config.json") == GANConfig(steps=15)
+
+
+def test_python_dash_m_runs_the_same_command_line():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "ganaug", "--help"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "Usage: ganaug" in run.stdout
+    assert all(cmd in run.stdout for cmd in ("pretrain", "sample", "info", "evaluate", "report"))

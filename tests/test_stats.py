@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from ganaug.evaluation.stats import paired_gain, sign_flip_p_value, summarize
+from ganaug.evaluation.stats import paired_gain, sign_flip_p_value, summarize, summarize_cells
 
 
 def test_summarize_matches_a_hand_computed_t_interval():
@@ -67,3 +67,23 @@ def test_interval_width_follows_the_confidence():
     # t(0.995, 2) = 9.924843, t(0.90, 2) = 1.885618
     assert wide["ci_high"] - wide["mean"] == pytest.approx(9.924843 * 0.02 / math.sqrt(3), abs=1e-6)
     assert narrow["ci_high"] - narrow["mean"] == pytest.approx(1.885618 * 0.02 / math.sqrt(3), abs=1e-6)
+
+
+def test_summary_gains_and_deltas_by_hand():
+    def cell(seed, accuracies):
+        return {"per_class": 5, "seed": seed, "results": {
+            c: {"accuracy": a, "per_class_accuracy": [a - 0.1, a + 0.1]} for c, a in accuracies.items()}}
+
+    cells = [cell(2, {"real": 0.70, "classical": 0.75, "gan": 0.74}),
+             cell(0, {"real": 0.60, "classical": 0.66, "gan": 0.61}),
+             cell(1, {"real": 0.80, "classical": 0.83, "gan": 0.84})]
+    summary = summarize_cells(cells, ("real", "classical", "gan"), n_classes=2)
+    gains = {(g["condition"], g["baseline"]): g for g in summary["gains"]}
+    assert set(gains) == {("classical", "real"), ("gan", "real"), ("gan", "classical")}
+    assert gains[("gan", "real")]["mean"] == pytest.approx((0.01 + 0.04 + 0.04) / 3)
+    assert gains[("gan", "classical")]["mean"] == pytest.approx((-0.05 + 0.01 - 0.01) / 3)
+    assert gains[("gan", "classical")]["n"] == 3
+    delta = next(d for d in summary["per_class_delta"] if (d["condition"], d["baseline"]) == ("gan", "classical"))
+    assert delta["deltas"] == pytest.approx([-0.05 / 3] * 2)
+    real = next(a for a in summary["accuracy"] if a["condition"] == "real")
+    assert real["mean"] == pytest.approx(0.70) and real["std"] == pytest.approx(0.10)

@@ -1,4 +1,4 @@
-"""Data sources, few-shot splits and the validation errors users see."""
+"""Dataset sources: digits, mnist5k, torchvision, npz and image folders."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganaug.data import ArrayDataset, few_shot, imbalance, load_dataset
-from ganaug.data.validation import validate_images, validate_labels
+from ganaug.data import load_dataset
 
 
 def test_digits_is_uint8_with_disjoint_fixed_split():
@@ -85,74 +84,3 @@ def test_folder_source_reads_more_images_than_files_may_be_open(tmp_path):
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert ds.data.shape == (120, 8, 8)
-
-
-def test_few_shot_is_stratified_reproducible_and_disjoint(digits):
-    a, rest = few_shot(digits, 5, seed=3)
-    b, _ = few_shot(digits, 5, seed=3)
-    c, _ = few_shot(digits, 5, seed=4)
-    assert np.bincount(a.targets).tolist() == [5] * 10
-    np.testing.assert_array_equal(a.indices, b.indices)
-    assert not np.array_equal(a.indices, c.indices)
-    assert not set(a.indices) & set(rest.indices)
-    assert len(a) + len(rest) == len(digits)
-
-
-def test_few_shot_asks_more_than_a_class_holds(toy_arrays):
-    x, y = toy_arrays
-    with pytest.raises(ValueError, match="fewer"):
-        few_shot(ArrayDataset(x, y), 11)
-    with pytest.raises(ValueError, match="positive integer"):
-        few_shot(ArrayDataset(x, y), 0)
-
-
-def test_imbalance_keeps_requested_counts(toy_arrays):
-    ds = imbalance(ArrayDataset(*toy_arrays), {0: 2, 1: 5})
-    assert np.bincount(ds.targets).tolist() == [2, 5, 10, 10]
-
-
-# -- validation: each bad input gets a clear ValueError naming the problem ------------------
-@pytest.mark.parametrize(
-    ("images", "match"),
-    [
-        (np.zeros((4, 8), np.uint8), "image_shape"),  # flattened / wrong rank
-        (np.zeros((2, 3, 8, 8, 1), np.uint8), "dimension"),  # rank 5
-        (np.zeros((4, 8, 8, 5), np.uint8), "channels"),
-        (np.zeros((4, 8, 8), np.complex64), "dtype"),
-        (np.zeros((4, 8, 8), np.bool_), "dtype"),
-        (np.array([[[0.0, np.nan]] * 2] * 3), "NaN/inf value.*image 0"),
-        (np.full((2, 4, 4), np.inf), "NaN/inf"),
-        (np.full((2, 4, 4), 300, np.int32), "0..255"),
-        (np.zeros((0, 8, 8), np.uint8), "no images"),
-    ],
-)
-def test_bad_images(images, match):
-    with pytest.raises(ValueError, match=match):
-        validate_images(images)
-
-
-@pytest.mark.parametrize(
-    ("labels", "match"),
-    [
-        (np.array([0, 1, 1.5, 2]), "non-integer label 1.5 at index 2"),
-        (np.array(["a", "b", "a", "b"]), "integer"),
-        (np.array([0, 1, -1, 1]), "negative label -1 at index 2"),
-        (np.array([3, 3, 3, 3]), "at least 2 classes"),
-        (np.array([0, 1, 0]), "3 labels for 4 images"),
-        (np.array([[0, 1], [0, 1]]), "1-D"),
-        (np.array([0, 1, np.nan, 1]), "NaN"),
-    ],
-)
-def test_bad_labels(labels, match):
-    with pytest.raises(ValueError, match=match):
-        validate_labels(labels, 4)
-
-
-def test_label_out_of_range_for_named_classes():
-    with pytest.raises(ValueError, match="out of range for 2 classes"):
-        ArrayDataset(np.zeros((3, 8, 8), np.uint8), [0, 1, 2], classes=["a", "b"])
-
-
-def test_float_pixels_need_rescaling_before_arraydataset():
-    with pytest.raises(ValueError, match="to_uint8"):
-        ArrayDataset(np.zeros((3, 8, 8), np.float32), [0, 1, 1])

@@ -1,0 +1,56 @@
+"""The trainer and the objectives it runs: what each builds, calls back and checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganaug import GANAugmenter
+from ganaug.models import Sampler
+from ganaug.training import AdversarialObjective, GANConfig, MatchingObjective, Trainer, resolve
+from ganaug.training.checkpoint import load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.uniform(-1, 1, size=(24, 1, 8, 8))).float()
+    y = torch.arange(24) % 3
+    return x, y
+
+
+@pytest.mark.parametrize("loss, kind, networks", [
+    ("mmd", MatchingObjective, {"generator"}),
+    ("hinge", AdversarialObjective, {"generator", "discriminator"}),
+])
+def test_each_objective_builds_only_what_it_trains(data, loss, kind, networks):
+    config = resolve(GANConfig(loss=loss, steps=3, batch_size=8, z_dim=8, g_channels=8, d_channels=8), 24, 64)
+    trainer = Trainer(config, 3, (1, 8, 8), torch.device("cpu"))
+    assert isinstance(trainer.objective, kind) and set(trainer.objective.networks()) == networks
+    seen = []
+    trainer.train(*data, total_steps=3, progress=False, callbacks=[lambda t: seen.append(t.step)])
+    assert seen == [1, 2, 3]
+    tensors, meta = trainer.state_tensors()
+    assert {k.split(".")[0] for k in tensors} == {"ema", "rng_state", *networks, *trainer.objective.optimizers()}
+    assert isinstance(trainer.sampler(), Sampler)
+
+
+def test_a_matching_network_checkpoint_holds_no_discriminator(tmp_path):
+    # The matching network has no D: it must not build, train or save one.
+    x = np.random.default_rng(0).integers(0, 256, size=(30, 8, 8), dtype=np.uint8)
+    aug = GANAugmenter(loss="mmd", steps=2, batch_size=8, verbose=False, device="cpu").fit(x, np.arange(30) % 3)
+    tensors, _ = load_checkpoint(aug.save(tmp_path / "a.safetensors"))
+    assert not any(k.startswith(("discriminator.", "opt_d.")) for k in tensors)
+    assert not hasattr(aug, "trainer_")  # a fitted augmenter samples through its Sampler alone
+
+
+def test_the_sampler_draws_reproducibly_and_refuses_unknown_classes(data):
+    config = resolve(GANConfig(loss="mmd", steps=1, batch_size=8, z_dim=8, g_channels=8), 24, 64)
+    sampler = Trainer(config, 3, (1, 8, 8), torch.device("cpu")).sampler()
+    c = torch.tensor([0, 1, 2, 2])
+    a = sampler.sample(c, torch.Generator().manual_seed(1))
+    b = sampler.sample(c, torch.Generator().manual_seed(1))
+    assert a.shape == (4, 1, 8, 8) and torch.equal(a, b)
+    with pytest.raises(ValueError, match=r"0\.\.2"):
+        sampler.sample(torch.tensor([3]))
