@@ -16,7 +16,7 @@ from ganaug.augmenter import GANAugmenter  # noqa: E402
 from ganaug.data import ArrayDataset, few_shot, load_dataset  # noqa: E402
 from ganaug.filtering import FilteredAugmenter  # noqa: E402
 from ganaug.mixing import GANResampler, MixLoader, SyntheticMixDataset, mix_loader  # noqa: E402
-from ganaug.training import CheckpointError, GANConfig  # noqa: E402
+from ganaug.training import CheckpointError, GANConfig, TrainingDiverged  # noqa: E402
 
 __all__ = [
     "ArrayDataset",
@@ -27,6 +27,7 @@ __all__ = [
     "GANResampler",
     "MixLoader",
     "SyntheticMixDataset",
+    "TrainingDiverged",
     "__version__",
     "few_shot",
     "load_dataset",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
-import json
+import numbers
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,21 @@ from ganaug.data.datasets import as_array_dataset
 from ganaug.data.pixels import from_uint8, model_to_images, to_model, to_uint8
 from ganaug.data.validation import validate_images, validate_labels
 from ganaug.models import Sampler, build_generator
-from ganaug.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ganaug.training.checkpoint import (
+    CHECKPOINT_EVERY,
+    CHECKPOINT_SECONDS,
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+    write_atomic,
+)
 from ganaug.training.config import GANConfig, resolve
-from ganaug.training.trainer import Trainer
-from ganaug.utils import resolve_device, versions
+from ganaug.training.trainer import Trainer, trainable_device
+from ganaug.utils import dump_json, versions
 
-# Parameters beside GANConfig's fields: how the estimator runs, not what it learns.
-RUN_PARAMS = {"device": "auto", "verbose": True, "warm_start": False}
+# Parameters beside GANConfig's fields: how the estimator runs, not what it learns. verbose is
+# off by default, as in scikit-learn (verbose=0); the CLI turns it on unless --quiet.
+RUN_PARAMS = {"device": "auto", "verbose": False, "warm_start": False}
 # Settings a trainer is built from (networks, optimisers, objective, augmentation policy):
 # a warm start keeps the checkpoint's. Steps, batch size, EMA decay, penalty weights and
 # the monitor may change.
@@ -82,6 +91,8 @@ class GANAugmenter(BaseEstimator):
         *,
         value_range: tuple[float, float] | None = None,
         image_shape: tuple[int, ...] | None = None,
+        checkpoint: str | Path | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
     ) -> GANAugmenter:
         """Train on labelled images.
 
@@ -94,37 +105,59 @@ class GANAugmenter(BaseEstimator):
             value_range: pixel range of float images (default: 0..1 if they fit, else their
                 observed min(0, low)..high).
             image_shape: ``(H, W)`` or ``(H, W, C)`` to unflatten ``N×D`` rows.
+            checkpoint: a path as `save` takes it; the training state is written there every
+                ``checkpoint_every`` steps (and at least every `CHECKPOINT_SECONDS`) and the
+                fitted model when the fit ends. After a crash or a kill,
+                ``GANAugmenter.load(checkpoint).set_params(warm_start=True, steps=N).fit(X, y)``
+                continues to the same model as an uninterrupted fit.
+            checkpoint_every: steps between checkpoints; 0 writes only the fitted model.
 
         Returns:
             self
+
+        Raises:
+            TrainingDiverged: a loss or a weight went NaN or inf (lower the learning rate); the
+                augmenter, and the file at ``checkpoint``, keep their last finite state.
         """
-        images, labels, names = _read_training_data(X, y, image_shape)
-        classes = np.unique(labels)
-        value_range = _value_range(images, value_range)
-        x = to_model(_as_uint8(images, value_range))  # (N, C, H, W) in [-1, 1]
-        index_of = {int(c): i for i, c in enumerate(classes)}
-        y_idx = torch.as_tensor([index_of[int(v)] for v in labels], dtype=torch.long)
-        smallest = int(np.unique(labels, return_counts=True)[1].min())
-        config = resolve(self.get_config(), len(images), images.shape[1] * images.shape[2], smallest)
-        device = resolve_device(self.device)
-        if self.warm_start and hasattr(self, "generator_"):
-            self._check_resume(images, classes)
-            config = self._resume_config(config)
-            trainer = self._trainer_from_state(config, device)
-        else:
-            trainer = Trainer(config, len(classes), tuple(x.shape[1:]), device)
-        trainer.train(x.to(device), y_idx.to(device), config.steps, progress=self.verbose)
+        target = None if checkpoint is None else checkpoint_path(checkpoint)
+        every = checkpoint_every
+        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 0:
+            raise ValueError(f"checkpoint_every must be an integer >= 0, got {every!r}")
+        given = self.get_config()
+        x, y_idx, fitted, smallest = _prepare(X, y, value_range, image_shape)
+        fitted["_given_config"] = given
+        config = resolve(given, len(x), x.shape[2] * x.shape[3], smallest)
+        device = trainable_device(self.device)
+        trainer = self._trainer(config, fitted, tuple(x.shape[1:]), device)
+        saver = [_PeriodicSave(self, fitted, target, every)] if target and every else []
+        trainer.train(x.to(device), y_idx.to(device), trainer.config.steps, progress=self.verbose, callbacks=saver)
         # The trainer is a fresh object, so a fit replaces the fitted state only once it
-        # finishes: after a failed or interrupted one (warm or cold), sample and save still
-        # describe the earlier model, with its own config_ and n_steps_.
-        self.classes_ = classes
-        self.class_names_ = names if names is not None else [str(c) for c in classes]
-        self.image_shape_ = tuple(int(s) for s in images.shape[1:])
-        self.value_range_ = tuple(float(v) for v in value_range)
-        self.dtype_ = np.dtype(images.dtype)
-        self.n_train_ = len(images)
-        self._adopt(trainer.sampler(), config, *trainer.state_tensors())
+        # finishes: after a failed, diverged or interrupted one (warm or cold), sample and save
+        # still describe the earlier model, with its own config_ and n_steps_.
+        self._take(fitted, trainer)
+        if target is not None:
+            self.save(target)
         return self
+
+    def _trainer(
+        self, config: GANConfig, fitted: dict[str, Any], chw: tuple[int, int, int], device: torch.device
+    ) -> Trainer:
+        """A new trainer, or for a warm start one holding a copy of the fitted training state."""
+        if not (self.warm_start and hasattr(self, "generator_")):
+            return Trainer(config, len(fitted["classes_"]), chw, device)
+        self._check_resume(fitted["image_shape_"], fitted["classes_"])
+        config = self._resume_config(config)
+        if config.steps < self.n_steps_:
+            raise ValueError(
+                f"warm_start: steps={config.steps} is below the {self.n_steps_} steps already done; "
+                f"steps is the total to reach, so pass steps >= {self.n_steps_}"
+            )
+        return self._trainer_from_state(config, device)
+
+    def _take(self, fitted: dict[str, Any], trainer: Trainer) -> None:
+        """Become the model ``trainer`` holds, fitted on the data ``fitted`` describes."""
+        self.__dict__.update(fitted)
+        self._adopt(trainer.sampler(), trainer.config, *trainer.state_tensors())
 
     def _adopt(self, sampler: Sampler, config: GANConfig, tensors: dict[str, torch.Tensor] | None, meta: dict) -> None:
         """Take a trained model: the sampler, and (``tensors``) what a warm start resumes from."""
@@ -167,13 +200,16 @@ class GANAugmenter(BaseEstimator):
         ]
         if changed:
             raise ValueError(f"warm_start cannot change {', '.join(changed)}: fit a new augmenter instead")
-        return dataclasses.replace(wanted, **{k: getattr(before, k) for k in FIXED_ON_RESUME})
+        kept = {k: getattr(before, k) for k in FIXED_ON_RESUME}
+        if params["batch_size"] is None:  # the batch size shapes the random stream: keep the checkpoint's
+            kept["batch_size"] = before.batch_size
+        return dataclasses.replace(wanted, **kept)
 
-    def _check_resume(self, images: np.ndarray, classes: np.ndarray) -> None:
-        if tuple(images.shape[1:]) != self.image_shape_ or not np.array_equal(classes, self.classes_):
+    def _check_resume(self, image_shape: tuple[int, ...], classes: np.ndarray) -> None:
+        if tuple(image_shape) != self.image_shape_ or not np.array_equal(classes, self.classes_):
             raise ValueError(
                 "warm_start: the data differ from the checkpoint's "
-                f"(image shape {tuple(images.shape[1:])} vs {self.image_shape_}, "
+                f"(image shape {tuple(image_shape)} vs {self.image_shape_}, "
                 f"classes {classes.tolist()} vs {self.classes_.tolist()})"
             )
 
@@ -270,7 +306,10 @@ class GANAugmenter(BaseEstimator):
         """Everything about this augmenter except its weights (JSON-serialisable)."""
         self._check_fitted()
         last = {k: (v[-1] if v else None) for k, v in self.history_.items() if k != "step"}
-        return {
+        given = getattr(self, "_given_config", None)
+        # "params": the settings as given to fit (loss="auto", steps=None…), which `load` sets
+        # so that clone() re-resolves them on new data; "config": what they resolved to.
+        return ({"params": given.to_dict()} if given is not None else {}) | {
             "config": self.config_.to_dict(),
             "classes": self.classes_.tolist(),
             "class_names": list(self.class_names_),
@@ -288,17 +327,21 @@ class GANAugmenter(BaseEstimator):
         }
 
     def save(self, path: str | Path, training_state: bool = True) -> Path:
-        """Write ``path`` (``.safetensors``; a directory gets ``augmenter.safetensors``) and a
-        readable ``.json`` twin beside it.
+        """Write ``path`` and a readable ``.json`` twin beside it, each atomically (a kill or a
+        full disk leaves the earlier file), with the permissions the umask gives.
 
         Args:
+            path: a ``.safetensors`` file, or a folder (no suffix, or one that exists), which
+                gets ``augmenter.safetensors``. Another suffix (``model.pt``) is an error:
+                ganaug writes safetensors, never ``torch.save`` pickles.
             training_state: also keep D and the optimisers, so training can resume (an
                 augmenter loaded without them has none to keep).
+
+        Returns:
+            the checkpoint's path.
         """
         self._check_fitted()
-        path = Path(path)
-        if path.suffix != ".safetensors":
-            path = path / "augmenter.safetensors"
+        path = checkpoint_path(path)
         keep = training_state and self._training_state is not None
         if keep:
             tensors, state_meta = self._training_state
@@ -311,33 +354,97 @@ class GANAugmenter(BaseEstimator):
         readable = {k: v for k, v in meta.items() if k != "trainer"}
         readable["history"] = state_meta["history"]
         readable["monitor"] = state_meta["monitor"]
-        path.with_suffix(".json").write_text(json.dumps(readable, indent=2) + "\n")
+        write_atomic(path.with_suffix(".json"), (dump_json(readable, indent=2) + "\n").encode())
         return path
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", verbose: bool = True) -> GANAugmenter:
+    def load(cls, path: str | Path, device: str = "auto", verbose: bool = False) -> GANAugmenter:
         """Read a checkpoint written by `save`. Never unpickles; builds only the generator.
 
+        Its parameters are the ones the model was fitted with as given (``loss="auto"``…; a
+        checkpoint older than ganaug recording them gives the resolved ones), ``config_`` the
+        resolved settings.
+
         Raises:
-            FileNotFoundError, CheckpointError: see `ganaug.training.load_checkpoint`.
+            FileNotFoundError, CheckpointError: see `ganaug.training.load_checkpoint`; also
+                metadata missing an entry or holding a wrong one.
+            ValueError: ``device`` cannot be used here.
         """
         tensors, meta = load_checkpoint(path)
-        target = resolve_device(device)  # outside the try: a bad device is not a bad checkpoint
+        target = trainable_device(device)  # outside the try: a bad device is not a bad checkpoint
         try:
-            config = GANConfig.from_dict(meta["config"])
-            aug = cls.from_config(config, device=device, verbose=verbose)
-            aug.image_shape_ = tuple(meta["image_shape"])
-            aug.classes_ = np.asarray(meta["classes"])
-            generator = _load_generator(config, len(aug.classes_), (aug.n_channels_, *aug.image_shape_[:2]), tensors, target)
-            training = tensors if meta.get("training_state", False) else None
-            aug._adopt(Sampler(generator, len(aug.classes_)), config, training, meta["trainer"])
-        except (KeyError, TypeError, ValueError, RuntimeError) as err:
-            raise CheckpointError(f"{path}: checkpoint contents do not match ganaug's layout ({err})") from None
+            return cls._from_checkpoint(tensors, meta, device, verbose, target)
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
+            raise CheckpointError(f"{path}: {_layout_error(err)}") from None
+
+    @classmethod
+    def _from_checkpoint(
+        cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any], device: str, verbose: bool, target: torch.device
+    ) -> GANAugmenter:
+        config = GANConfig.from_dict(meta["config"])
+        given = GANConfig.from_dict(meta["params"]) if "params" in meta else config
+        aug = cls.from_config(given, device=device, verbose=verbose)
+        aug._given_config = given
+        aug.image_shape_ = tuple(int(s) for s in meta["image_shape"])
+        aug.classes_ = np.asarray(meta["classes"])
         aug.class_names_ = list(meta["class_names"])
-        aug.value_range_ = tuple(meta["value_range"])
+        aug.value_range_ = tuple(float(v) for v in meta["value_range"])
         aug.dtype_ = np.dtype(meta["dtype"])
+        if aug.dtype_.kind not in "uif":
+            raise ValueError(f"pixel dtype {aug.dtype_.name!r} is not a number type")
         aug.n_train_ = int(meta["n_train"])
+        generator = _load_generator(config, len(aug.classes_), (aug.n_channels_, *aug.image_shape_[:2]), tensors, target)
+        training = tensors if meta.get("training_state", False) else None
+        aug._adopt(Sampler(generator, len(aug.classes_)), config, training, meta["trainer"])
         return aug
+
+
+class _PeriodicSave:
+    """A `Trainer` callback of ``fit(checkpoint=...)``: the state so far, written as `save` writes
+    it (so `load` and a warm start resume it), every ``every`` steps and at least every
+    `CHECKPOINT_SECONDS`. The augmenter itself is untouched: a stand-in holds the state."""
+
+    def __init__(self, owner: GANAugmenter, fitted: dict[str, Any], path: Path, every: int) -> None:
+        self.owner, self.fitted, self.path, self.every = owner, fitted, path, every
+        self.last = time.monotonic()
+
+    def __call__(self, trainer: Trainer) -> None:
+        if trainer.step >= trainer.config.steps:
+            return  # fit saves the finished model itself
+        if trainer.step % self.every and time.monotonic() - self.last < CHECKPOINT_SECONDS:
+            return
+        trainer.check_finite()  # a diverged state never replaces the last finite checkpoint
+        stand_in = type(self.owner)(**self.owner.get_params())
+        stand_in._take(self.fitted, trainer)
+        stand_in.save(self.path)
+        self.last = time.monotonic()
+
+
+def checkpoint_path(path: str | Path) -> Path:
+    """The file `GANAugmenter.save` writes for ``path``: itself when it ends in ``.safetensors``,
+    ``path/augmenter.safetensors`` for a folder (a name without a suffix, or an existing folder).
+
+    Raises:
+        ValueError: another suffix (``model.pt``): a torch user would expect a file there, and
+            ganaug writes only safetensors files.
+    """
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        return path
+    if path.suffix and not path.is_dir():
+        raise ValueError(
+            f"cannot save to {path}: ganaug writes safetensors files, never torch.save pickles; name the file "
+            f"{path.with_suffix('.safetensors')}, or pass a folder (without a suffix, or one that exists)"
+        )
+    return path / "augmenter.safetensors"
+
+
+def _layout_error(err: Exception) -> str:
+    """One line for a checkpoint whose metadata or tensors do not fit."""
+    if isinstance(err, KeyError):
+        return f"the checkpoint's metadata has no {err} entry; it was not written by GANAugmenter.save"
+    first = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
+    return f"checkpoint contents do not match ganaug's layout ({first})"
 
 
 _SIGNATURE = inspect.Signature(
@@ -362,6 +469,28 @@ def _load_generator(
 
 
 # -- input handling ------------------------------------------------------------------------------
+def _prepare(
+    X: Any, y: Any, value_range: tuple[float, float] | None, image_shape: tuple[int, ...] | None
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any], int]:
+    """``fit``'s input as model tensors ``(N, C, H, W)`` and class indices ``(N,)``, the fitted
+    attributes that describe the data, and the image count of the smallest class."""
+    images, labels, names = _read_training_data(X, y, image_shape)
+    classes = np.unique(labels)
+    value_range = _value_range(images, value_range)
+    x = to_model(_as_uint8(images, value_range))  # (N, C, H, W) in [-1, 1]
+    index_of = {int(c): i for i, c in enumerate(classes)}
+    y_idx = torch.as_tensor([index_of[int(v)] for v in labels], dtype=torch.long)
+    fitted = {
+        "classes_": classes,
+        "class_names_": names if names is not None else [str(c) for c in classes],
+        "image_shape_": tuple(int(s) for s in images.shape[1:]),
+        "value_range_": tuple(float(v) for v in value_range),
+        "dtype_": np.dtype(images.dtype),
+        "n_train_": len(images),
+    }
+    return x, y_idx, fitted, int(np.unique(labels, return_counts=True)[1].min())
+
+
 def _read_training_data(
     X: Any, y: Any, image_shape: tuple[int, ...] | None
 ) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
@@ -372,6 +501,13 @@ def _read_training_data(
         X = X.detach().cpu().numpy()
     if isinstance(y, torch.Tensor):
         y = y.detach().cpu().numpy()
+    if y is not None and not isinstance(X, (np.ndarray, torch.utils.data.Dataset)):
+        # With y, a list (or DataFrame, or other array-like) holds the images themselves.
+        try:
+            X = np.asarray([np.asarray(im) for im in X]) if isinstance(X, (list, tuple)) else np.asarray(X)
+        except ValueError:
+            shapes = sorted({np.shape(im) for im in X})
+            raise ValueError(f"images differ in shape ({shapes[:4]}); pass images of one size") from None
     if not isinstance(X, np.ndarray) and hasattr(X, "__getitem__") and hasattr(X, "__len__"):
         if y is not None:
             raise ValueError("pass labels either inside the dataset or as y, not both")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,23 +21,40 @@ from click.core import ParameterSource
 
 from ganaug.evaluation.classifiers import CLASSIFIERS
 from ganaug.evaluation.config import CONDITIONS, OPTIONAL_CONDITIONS
+from ganaug.training.checkpoint import CHECKPOINT_EVERY, CHECKPOINT_SECONDS
 from ganaug.training.config import CONDITIONING, GANConfig
 from ganaug.training.losses import LOSSES
+from ganaug.training.trainer import TrainingDiverged
 
-USER_ERRORS = (ValueError, FileNotFoundError, ImportError, RuntimeError, OSError)
+# The exceptions the API raises to say what is wrong with an input (CheckpointError is a
+# ValueError); their message is the whole story. Anything else (a RuntimeError from torch such
+# as CUDA running out of memory, a bug) is told in one line too, with the way to its traceback.
+# TrainingDiverged is a RuntimeError of ours whose message says what to do.
+USER_ERRORS = (ValueError, FileNotFoundError, ImportError, OSError, TrainingDiverged)
 
 
 def user_errors(fn: Callable) -> Callable:
-    """Turn the API's user-facing exceptions into a one-line message and exit code 1."""
+    """Turn any exception into a one-line message and exit code 1, unless ``ganaug --debug``
+    asked for the traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except click.ClickException:
-            raise
-        except USER_ERRORS as err:
-            raise click.ClickException(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+        except (click.ClickException, click.Abort, click.exceptions.Exit):
+            raise  # click's own: it prints them (Abort and Exit are RuntimeErrors, hence listed)
+        except Exception as err:
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None and ctx.find_root().params.get("debug"):
+                raise
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            if isinstance(err, USER_ERRORS) and first:
+                raise click.ClickException(first) from None
+            command = ctx.info_name if ctx is not None else "COMMAND"
+            raise click.ClickException(
+                f"{type(err).__name__}{': ' + first if first else ''} "
+                f"(rerun as `ganaug --debug {command} ...` for the traceback)"
+            ) from None
 
     return wrapper
 
@@ -97,7 +113,8 @@ with_gan_options = _with(gan_options)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ganaug")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Let an error's full traceback through instead of its one-line message.")
+def main(debug: bool) -> None:
     """ganaug: pretrain class-conditional GAN augmenters, sample them, measure their gain."""
 
 
@@ -109,7 +126,11 @@ def main() -> None:
               help="Generator updates (default: sized from the data).")
 @with_gan_options
 @click.option("--resume", type=click.Path(exists=True), default=None, metavar="CKPT",
-              help="Continue training this checkpoint up to --steps.")
+              help="Continue training this checkpoint (e.g. DIR/augmenter.safetensors of a killed run) up to --steps.")
+@click.option("--checkpoint-every", type=click.IntRange(min=0), default=CHECKPOINT_EVERY, show_default=True,
+              metavar="N", help=f"Write DIR/augmenter.safetensors every N steps (and at least every "
+                                f"{CHECKPOINT_SECONDS / 60:.0f} minutes) while training, so a killed run continues "
+                                "with --resume to the same result; 0: only at the end.")
 @seed_option
 @device_option
 @click.option("--out", type=click.Path(file_okay=False), required=True, metavar="DIR", help="Output folder.")
@@ -117,67 +138,116 @@ def main() -> None:
 @user_errors
 def pretrain(dataset: str, root: str | None, download: bool, per_class: int | None, steps: int | None,
              loss: str | None, conditioning: str | None, config_path: str | None, resume: str | None,
-             seed: int, device: str,
-             out: str, quiet: bool) -> None:
+             checkpoint_every: int, seed: int, device: str, out: str, quiet: bool) -> None:
     """Pretrain a conditional GAN augmenter on a dataset's train split.
 
-    Writes DIR/augmenter.safetensors (+ .json), DIR/config.json, DIR/samples.png,
-    DIR/losses.png and DIR/diversity.png.
+    Writes DIR/augmenter.safetensors (+ .json; also every --checkpoint-every steps while
+    training), DIR/config.json, DIR/samples.png, DIR/losses.png and DIR/diversity.png.
 
     \b
     Examples:
       ganaug pretrain --dataset digits --out runs/digits
       ganaug pretrain --dataset mnist5k --per-class 10 --steps 3000 --out runs/m10
-      ganaug pretrain --dataset digits --resume runs/digits --steps 4000 --out runs/digits
+      ganaug pretrain --dataset digits --resume runs/digits/augmenter.safetensors --steps 4000 --out runs/digits
     """
-    from ganaug.augmenter import GANAugmenter
     from ganaug.data import few_shot, load_dataset
-    from ganaug.report.plots import diversity_curves, loss_curves, sample_grid
-    from ganaug.training.monitor import COLLAPSE_THRESHOLD
+    from ganaug.training.trainer import TrainingDiverged
 
+    # Checked before anything loads or trains: a run that cannot write its result is lost.
+    out_dir = _pretrain_out(out)
+    _pretrain_device(device)
     # The run's seed (the subset drawn, the GAN's streams) is the checkpoint's or the config
     # file's unless --seed is given.
     seed_given = click.get_current_context().get_parameter_source("seed") is not ParameterSource.DEFAULT
-    if resume:
-        if steps is None:
-            raise click.UsageError("--resume needs --steps (the total to reach)")
-        ignored = [flag for flag, value in (("--loss", loss), ("--conditioning", conditioning), ("--config", config_path))
-                   if value is not None]
-        if ignored:
-            raise click.UsageError(f"--resume continues the checkpoint's own configuration; drop {', '.join(ignored)}")
-        aug = GANAugmenter.load(resume, device=device, verbose=not quiet).set_params(steps=steps, warm_start=True)
-        seed = seed if seed_given else aug.seed
-    else:
-        config = _gan_config(config_path, steps=steps, loss=loss, conditioning=conditioning,
-                             seed=seed if seed_given else None)
-        aug = GANAugmenter.from_config(config, device=device, verbose=not quiet)
-        seed = config.seed
+    aug, seed = _pretrain_augmenter(resume, steps, loss, conditioning, config_path,
+                                    seed if seed_given else None, device, quiet)
     data = load_dataset(dataset, root=root, train=True, download=download)
     if per_class is not None:
         data, _ = few_shot(data, per_class, seed=seed)
     _echo(quiet, f"training on {data.name}: {len(data)} images {data.image_shape}, {len(np.unique(data.targets))} classes")
     started = time.perf_counter()
-    aug.fit(data)
+    ckpt = out_dir / "augmenter.safetensors"
+    try:
+        aug.fit(data, checkpoint=ckpt, checkpoint_every=checkpoint_every)
+    except TrainingDiverged as err:  # the user's settings, not a bug: no pointer to --debug
+        raise click.ClickException(str(err)) from None
     seconds = time.perf_counter() - started
-    out_dir = Path(out)
-    ckpt = aug.save(out_dir / "augmenter.safetensors")
-    aug.config_.to_json(out_dir / "config.json")
-    images, labels = aug.sample(10 * len(aug.classes_), seed=seed)
-    sample_grid(images, labels, aug.class_names_, aug.classes_, path=out_dir / "samples.png",
-                title=f"{data.name} — {aug.n_steps_} steps")
-    loss_curves(aug.history_, path=out_dir / "losses.png")
-    diversity_curves(aug.monitor_, COLLAPSE_THRESHOLD, path=out_dir / "diversity.png")
-    collapsed = aug.monitor_[-1]["collapsed"] if aug.monitor_ else []
+    _pretrain_figures(aug, data.name, out_dir, seed)
     objective = f"{aug.loss} → {aug.config_.loss}" if aug.loss != aug.config_.loss else aug.config_.loss
     _echo(quiet, f"done in {seconds:.0f} s ({aug.n_steps_} steps of {objective} on {aug.device_}); checkpoint: {ckpt}")
+    collapsed = aug.monitor_[-1]["collapsed"] if aug.monitor_ else []
     if collapsed:
         names = [aug.class_names_[int(c)] for c in collapsed]
         click.echo(f"warning: mode-collapse alarm for class(es) {', '.join(names)} (see {out_dir / 'diversity.png'})", err=True)
 
 
+def _pretrain_augmenter(resume: str | None, steps: int | None, loss: str | None, conditioning: str | None,
+                        config_path: str | None, seed: int | None, device: str, quiet: bool) -> tuple[Any, int]:
+    """The augmenter ``pretrain`` fits — a new one, or ``--resume``'s checkpoint to train on —
+    and the run's seed."""
+    from ganaug.augmenter import GANAugmenter
+
+    if not resume:
+        config = _gan_config(config_path, steps=steps, loss=loss, conditioning=conditioning, seed=seed)
+        return GANAugmenter.from_config(config, device=device, verbose=not quiet), config.seed
+    if steps is None:
+        raise click.UsageError("--resume needs --steps (the total to reach)")
+    ignored = [flag for flag, value in (("--loss", loss), ("--conditioning", conditioning), ("--config", config_path))
+               if value is not None]
+    if ignored:
+        raise click.UsageError(f"--resume continues the checkpoint's own configuration; drop {', '.join(ignored)}")
+    aug = GANAugmenter.load(resume, device=device, verbose=not quiet)
+    if steps < aug.n_steps_:
+        raise click.UsageError(
+            f"--steps {steps} is below the {aug.n_steps_} steps {resume} has done; --steps is the total "
+            f"to reach: pass at least {aug.n_steps_}"
+        )
+    return aug.set_params(steps=steps, warm_start=True), aug.seed if seed is None else seed
+
+
+def _pretrain_figures(aug: Any, name: str, out_dir: Path, seed: int) -> None:
+    """config.json and the figures beside the checkpoint ``fit`` wrote."""
+    from ganaug.report.plots import diversity_curves, loss_curves, sample_grid
+    from ganaug.training.monitor import COLLAPSE_THRESHOLD
+
+    aug.config_.to_json(out_dir / "config.json")
+    images, labels = aug.sample(10 * len(aug.classes_), seed=seed)
+    sample_grid(images, labels, aug.class_names_, aug.classes_, path=out_dir / "samples.png",
+                title=f"{name} — {aug.n_steps_} steps")
+    loss_curves(aug.history_, path=out_dir / "losses.png")
+    diversity_curves(aug.monitor_, COLLAPSE_THRESHOLD, path=out_dir / "diversity.png")
+
+
+def _pretrain_out(out: str) -> Path:
+    """``--out``, shown to be creatable and writable without creating anything yet."""
+    import tempfile
+
+    path = Path(out).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is a file, not a folder")
+        with tempfile.TemporaryFile(dir=existing):  # unnamed where the OS allows: leaves nothing
+            pass
+    except OSError as err:
+        raise click.BadParameter(f"cannot write to {out}: {err.strerror or err}", param_hint="'--out'") from None
+    return Path(out)
+
+
+def _pretrain_device(device: str) -> None:
+    """Refuse a device ganaug cannot train on (``meta``, a backend this torch lacks) as the
+    device's fault, before the checkpoint or the data are read."""
+    from ganaug.training.trainer import trainable_device
+
+    try:
+        trainable_device(device)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="'--device'") from None
+
+
 @main.command()
 @click.argument("checkpoint", type=click.Path(exists=True))
-@click.option("--n", "n", type=click.IntRange(min=1), default=100, show_default=True, help="How many samples.")
+@click.option("-n", "--n", "n", type=click.IntRange(min=1), default=100, show_default=True, help="How many samples.")
 @click.option("--labels", default=None, metavar="L1,L2,…",
               help="Only these classes (label values), in equal shares.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, metavar="FILE",
@@ -198,20 +268,80 @@ def sample(checkpoint: str, n: int, labels: str | None, out: str, seed: int, dev
     suffix = Path(out).suffix.lower()
     if suffix not in (".png", ".npz"):
         raise click.UsageError(f"--out must end in .png or .npz, got {out!r}")
+    _device(device)
     aug = GANAugmenter.load(checkpoint, device=device, verbose=False)
+    if len(aug.class_names_) != len(aug.classes_):
+        raise click.ClickException(f"{checkpoint} lists {len(aug.class_names_)} class name(s) for "
+                                   f"{len(aug.classes_)} classes: its metadata is damaged")
+    _check_sample_memory(n, aug)
     label_values = None
-    if labels:
-        wanted = np.array([aug.classes_.dtype.type(v.strip()) for v in labels.split(",") if v.strip()])
+    if labels is not None:
+        wanted = _label_values(labels, aug.classes_)
         label_values = wanted[np.arange(n) % len(wanted)]
     images, y = aug.sample(n, labels=label_values, seed=seed)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npz":
-        np.savez_compressed(out, x=images, y=y, classes=np.array(aug.class_names_))
+        # Through a temporary file: a full disk must not destroy an earlier file at --out.
+        tmp = Path(out).with_name(Path(out).name + ".tmp.npz")
+        try:
+            np.savez_compressed(tmp, x=images, y=y, classes=np.array(aug.class_names_))
+            tmp.replace(out)
+        finally:
+            tmp.unlink(missing_ok=True)
     else:
         present = np.unique(y)
         names = [aug.class_names_[int(np.searchsorted(aug.classes_, c))] for c in present]
         sample_grid(images, y, names, present, per_class=max(1, min(20, int(np.ceil(n / len(present))))), path=out)
     click.echo(f"wrote {n} samples to {out}")
+
+
+def _device(device: str) -> None:
+    """Refuse a device ganaug cannot run on here before any file is read."""
+    from ganaug.utils import resolve_device
+
+    try:
+        resolve_device(device)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="'--device'") from None
+
+
+def _label_values(text: str, classes: np.ndarray) -> np.ndarray:
+    """``--labels``' comma-separated values, each checked to be one of the checkpoint's classes."""
+    tokens = [t.strip() for t in text.split(",") if t.strip()]
+    if not tokens:
+        raise click.BadParameter(f"{text!r} names no class; give label values such as {classes[0]},{classes[-1]}",
+                                 param_hint="'--labels'")
+    known = {str(v): v for v in classes.tolist()}
+    for token in tokens:
+        if _canonical(token) not in known:
+            shown = ", ".join(map(str, classes[:20].tolist())) + (", …" if len(classes) > 20 else "")
+            raise click.BadParameter(f"label {token!r} is not one of the checkpoint's classes [{shown}]",
+                                     param_hint="'--labels'")
+    return np.array([known[_canonical(t)] for t in tokens], dtype=classes.dtype)
+
+
+def _canonical(token: str) -> str:
+    """``"03"`` and ``"+3"`` name label 3; anything that is not an integer stays as written."""
+    try:
+        return str(int(token))
+    except ValueError:
+        return token
+
+
+def _check_sample_memory(n: int, aug: Any) -> None:
+    """Refuse an ``n`` whose samples cannot fit in memory, before drawing any."""
+    from ganaug.utils import available_memory
+
+    # The batches and their concatenation are both held at the end, plus the labels.
+    per_item = 2 * int(np.prod(aug.image_shape_)) * aug.dtype_.itemsize + 24
+    available = available_memory()
+    if available is not None and n * per_item > available:
+        shape = "×".join(map(str, aug.image_shape_))
+        raise click.BadParameter(
+            f"{n:,} samples of {shape} {aug.dtype_} need about {n * per_item / 2**30:,.1f} GiB; "
+            f"{available / 2**30:.1f} GiB is free here, enough for at most {available // per_item:,}",
+            param_hint="'--n'",
+        )
 
 
 @main.command()
@@ -225,8 +355,14 @@ def info(checkpoint: str, as_json: bool) -> None:
     tensors, meta = load_checkpoint(checkpoint)
     meta = {k: v for k, v in meta.items() if k != "trainer"}
     if as_json:
-        click.echo(json.dumps(meta, indent=2))
+        from ganaug.utils import dump_json
+
+        click.echo(dump_json(meta, indent=2))  # standard JSON: a diverged loss is null, not NaN
         return
+    missing = [k for k in ("classes", "class_names", "image_shape", "dtype", "value_range", "n_train", "config", "versions")
+               if k not in meta]
+    if missing:
+        raise click.ClickException(f"{checkpoint}: not a complete ganaug checkpoint (its metadata lacks {', '.join(missing)})")
     summary = meta.get("summary", {})
     n_params = sum(int(np.prod(t.shape)) for k, t in tensors.items() if k.startswith("ema."))
     lines = [
@@ -280,6 +416,9 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
 @click.option("--no-report", is_flag=True, help="Write results.json only.")
 @device_option
 @click.option("--out", type=click.Path(file_okay=False), required=True, metavar="DIR", help="Output folder.")
+@click.option("--overwrite", is_flag=True,
+              help="DIR holds a run with other settings or data: remove its cells, samples, checkpoints, "
+                   "results and report, and run. Cells made with the same settings are reused either way.")
 @quiet_option
 @click.pass_context
 @user_errors
@@ -287,14 +426,15 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
              seeds: int, first_seed: int, conditions: str, classifier: str, classifier_steps: int, ratio: float,
              steps: int | None, loss: str | None, conditioning: str | None, config_path: str | None,
              no_metrics: bool, quick: bool,
-             no_report: bool, device: str, out: str, quiet: bool) -> None:
+             no_report: bool, device: str, out: str, overwrite: bool, quiet: bool) -> None:
     """Measure the accuracy gain of GAN augmentation, honestly, and write a report.
 
     For every (real images per class, seed): draw the few-shot subset, pretrain a GAN on it
     alone, train the same classifier under each condition, and test on held-out real data
     that neither saw. Writes DIR/eval_config.json, DIR/results.json, DIR/report.md and
-    DIR/report.html. A rerun
-    with the same settings skips the cells already in DIR/cells.
+    DIR/report.html. A rerun with the same settings and data skips the cells already in
+    DIR/cells (its sizes, seeds and conditions may differ); a DIR holding a run with other
+    settings or data is refused unless --overwrite is given.
 
     \b
     Examples:
@@ -307,6 +447,7 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
     from ganaug.evaluation.config import EvalConfig
     from ganaug.evaluation.runner import run_evaluation
 
+    _device(device)
     source = ctx.get_parameter_source
     if quick:
         if source("per_class").name == "DEFAULT":
@@ -325,7 +466,8 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
         classifier_steps=classifier_steps, ratio=ratio, gan=gan, metrics=not no_metrics, device=device,
     )
     started = time.perf_counter()
-    results = run_evaluation(config, out, progress=not quiet, command="ganaug " + " ".join(sys.argv[1:]))
+    results = run_evaluation(config, out, progress=not quiet, command="ganaug " + " ".join(sys.argv[1:]),
+                             overwrite=overwrite)
     _echo(quiet, f"results: {Path(out) / 'results.json'} ({time.perf_counter() - started:.0f} s)")
     if not quiet:
         _print_summary(results)

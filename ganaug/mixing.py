@@ -14,6 +14,7 @@ two real ones, 2.0 adds two for every real one.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,14 +26,31 @@ from sklearn.base import BaseEstimator, clone
 from torch.utils.data import DataLoader, Dataset
 
 from ganaug.augmenter import GANAugmenter
-from ganaug.data.datasets import apply_transform, image_to_uint8, is_albumentations, raw_items
+from ganaug.data.datasets import apply_transform, image_to_uint8, is_albumentations, raw_items, shared_transforms
 from ganaug.data.pixels import model_to_uint8, to_uint8
 
 
 def _check_ratio(ratio: float) -> float:
-    if not np.isfinite(ratio) or ratio < 0:
-        raise ValueError(f"ratio must be a finite number >= 0 (synthetic per real item), got {ratio!r}")
+    # bool is an int to Python, and a string would only fail deep inside numpy.
+    real = isinstance(ratio, numbers.Real) and not isinstance(ratio, bool | np.bool_)
+    if not real or not np.isfinite(ratio) or ratio < 0:
+        raise ValueError(
+            f"ratio must be a finite real number >= 0 (synthetic items per real item), got {ratio!r}"
+        )
     return float(ratio)
+
+
+def _check_seed(value: int, name: str = "seed") -> int:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _rank() -> int:
+    """This process's rank under ``torch.distributed``, 0 outside it."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return int(torch.distributed.get_rank())
+    return 0
 
 
 def _dataset_targets(dataset: Any) -> np.ndarray:
@@ -125,8 +143,8 @@ class SyntheticMixDataset(Dataset):
     ) -> None:
         augmenter._check_fitted()
         self.real, self.augmenter = real, augmenter
-        self.ratio, self.seed, self.balance = _check_ratio(ratio), seed, balance
-        own_t, own_tt = getattr(real, "transform", None), getattr(real, "target_transform", None)
+        self.ratio, self.seed, self.balance = _check_ratio(ratio), _check_seed(seed), balance
+        own_t, own_tt = shared_transforms(real)  # also the transforms inside a Subset/ConcatDataset
         if transform is not None and own_t is not None:
             raise ValueError(
                 "both the real dataset and SyntheticMixDataset have a transform; pass it to one of "
@@ -224,20 +242,81 @@ class SyntheticMixDataset(Dataset):
         return state
 
 
+def _delegate(name: str) -> property:
+    """A read-only view of the wrapped loader's attribute ``name`` (never a copy)."""
+
+    def get(self: MixLoader) -> Any:
+        return getattr(self.loader, name)
+
+    return property(get, doc=f"The wrapped loader's ``{name}`` (read-only).")
+
+
+def _stream_seeds(seed: int, epoch: int, rank: int) -> tuple[int, list[int]]:
+    """The torch noise seed and numpy entropy of one (seed, epoch, rank) synthetic stream.
+
+    Rank 0 keeps the streams a single process has always drawn; other ranks mix their rank in,
+    so DDP ranks draw different synthetic samples and each stays reproducible.
+    """
+    if rank == 0:
+        return seed * 1_000_003 + epoch, [seed, epoch]
+    key = [seed, epoch, rank]
+    return int(np.random.SeedSequence(key).generate_state(1, np.uint64)[0] >> np.uint64(1)), key
+
+
+def _check_real_units(x: torch.Tensor) -> None:
+    """Raise unless ``x`` holds what ganaug gives synthetic images without a ``transform``:
+    uint8 pixels, integers in 0..255 or ``ToTensor``'s 0..1 floats.
+
+    Anything else went through a normalisation (or a scale) that cannot be read back from the
+    batch, so guessing it would mix two units in one batch.
+    """
+    if x.dtype == torch.uint8 or x.numel() == 0:
+        return
+    if x.dtype == torch.bool or x.is_complex():
+        raise ValueError(
+            f"the real batches hold {x.dtype} images, which ganaug cannot draw: pass "
+            "mix_loader(transform=...) a pipeline that turns uint8 C×H×W images into them"
+        )
+    lo, hi = (float(v) for v in torch.aminmax(x.detach()))
+    high = 1.0 if x.is_floating_point() else 255.0
+    if not (0.0 <= lo and hi <= high):  # NaN fails too
+        raise ValueError(
+            f"the real batches hold {str(x.dtype).removeprefix('torch.')} values in {lo:g}..{hi:g}, "
+            f"not 0..{high:g}: they went through a normalisation ganaug cannot reproduce; pass "
+            "mix_loader(transform=...) the dataset's own tensor/normalise steps (they receive "
+            "uint8 C×H×W images)"
+        )
+
+
 class MixLoader:
     """Wraps ``loader`` so every batch of B real items gains about ``ratio × B`` synthetic ones.
 
     Synthetic images are generated in one batch on the augmenter's device, then brought to the
     real batch's form: through ``transform`` when given (a per-image pipeline on uint8 ``C×H×W``
     tensors, or ``H×W[×C]`` arrays for albumentations — pass the dataset's tensor/normalise steps),
-    otherwise as 0..1 floats (``ToTensor``'s convention) or uint8, like the real batch. Real and
-    synthetic items are shuffled together. ``len()`` equals the loader's.
+    otherwise as 0..1 floats (``ToTensor``'s convention) or uint8, like the real batch; real
+    batches in other units (normalised ones) are then an error that asks for ``transform``.
+    Real and synthetic items are shuffled together. ``len()`` equals the loader's.
+
+    The loader's ``dataset``, ``batch_size``, ``sampler``, ``batch_sampler``, ``num_workers``,
+    ``drop_last`` and ``collate_fn`` read through. Each pass draws from a synthetic stream
+    seeded by ``(seed, epoch, rank)``: ``epoch`` counts passes, or is what `set_epoch` set;
+    ``rank`` is the ``torch.distributed`` rank (0 outside it), so DDP ranks draw different
+    synthetic samples, each reproducibly.
 
     Args:
         labels: ``"batch"`` draws synthetic labels from the real batch's labels (same class
             mix); ``"uniform"`` draws every class equally often.
         return_mask: also yield a boolean tensor, True for synthetic items.
     """
+
+    dataset = _delegate("dataset")
+    batch_size = _delegate("batch_size")
+    sampler = _delegate("sampler")
+    batch_sampler = _delegate("batch_sampler")
+    num_workers = _delegate("num_workers")
+    drop_last = _delegate("drop_last")
+    collate_fn = _delegate("collate_fn")
 
     def __init__(
         self,
@@ -253,7 +332,7 @@ class MixLoader:
         if labels not in ("batch", "uniform"):
             raise ValueError(f"labels must be 'batch' or 'uniform', got {labels!r}")
         self.loader, self.augmenter = loader, augmenter
-        self.ratio, self.transform, self.seed = _check_ratio(ratio), transform, seed
+        self.ratio, self.transform, self.seed = _check_ratio(ratio), transform, _check_seed(seed)
         self.labels, self.return_mask = labels, return_mask
         self.epoch = 0
         dataset = getattr(loader, "dataset", None)
@@ -264,6 +343,20 @@ class MixLoader:
 
     def __len__(self) -> int:
         return len(self.loader)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Seed the next pass's synthetic stream from ``epoch``, and the sampler's shuffle too.
+
+        Calls ``set_epoch`` of the loader's sampler (a ``DistributedSampler``) and batch sampler
+        where they have one, as a training loop does for a plain ``DataLoader``.
+        """
+        self.epoch = _check_seed(epoch, "epoch")
+        seen = set()
+        for name in ("sampler", "batch_sampler"):
+            obj = getattr(self.loader, name, None)
+            if obj is not None and id(obj) not in seen and callable(getattr(obj, "set_epoch", None)):
+                seen.add(id(obj))
+                obj.set_epoch(self.epoch)
 
     def _synthetic(self, y: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         aug = self.augmenter
@@ -289,7 +382,7 @@ class MixLoader:
                 items = [self.transform(im) for im in u8]
             out = torch.stack([torch.as_tensor(np.asarray(t)) if not isinstance(t, torch.Tensor) else t for t in items])
         else:
-            out = u8 if like.dtype == torch.uint8 else (fake + 1) / 2  # ToTensor's 0..1 convention
+            out = (fake + 1) / 2 if like.is_floating_point() else u8  # ToTensor's 0..1 convention
             if like.ndim == 3 and out.shape[1] == 1:  # (B, H, W) batches of greyscale arrays
                 out = out[:, 0]
             elif like.ndim == 4 and like.shape[-1] == out.shape[1] and like.shape[1] != out.shape[1]:
@@ -305,13 +398,16 @@ class MixLoader:
 
     def __iter__(self) -> Iterator:
         aug = self.augmenter
-        gen = torch.Generator(device=aug.device_).manual_seed(self.seed * 1_000_003 + self.epoch)
-        rng = np.random.default_rng([self.seed, self.epoch])
+        torch_seed, entropy = _stream_seeds(self.seed, self.epoch, _rank())
+        gen = torch.Generator(device=aug.device_).manual_seed(torch_seed)
+        rng = np.random.default_rng(entropy)
         self.epoch += 1
         for batch in self.loader:
             x, y = batch[0], batch[1]
             if not self._labels_known:
                 check_label_mapping(y.cpu().numpy(), aug)
+            if self.transform is None and self.ratio > 0:
+                _check_real_units(x)  # one min/max per batch: a loader may change units midway
             idx = self._synthetic(y, rng)
             if len(idx) == 0:
                 yield (x, y, torch.zeros(len(y), dtype=torch.bool)) if self.return_mask else (x, y)
@@ -329,27 +425,64 @@ class MixLoader:
 mix_loader = MixLoader
 
 
+def _layout_text(shape: tuple[int, ...]) -> str:
+    return "(N, " + ", ".join(str(s) for s in shape) + ")"
+
+
+def _check_layout(X: np.ndarray, augmenter: GANAugmenter) -> None:
+    """Raise unless ``X``'s items are the augmenter's images, whole or flattened: any other
+    layout of the same number of values would be reshaped into scrambled images."""
+    shape = tuple(int(s) for s in augmenter.image_shape_)
+    size = int(np.prod(shape))
+    accepted = [shape, *([(*shape, 1)] if len(shape) == 2 else []), (size,)]
+    items = tuple(int(s) for s in X.shape[1:])
+    if X.ndim >= 2 and items in accepted:
+        return
+    options = ", ".join(_layout_text(s) for s in accepted[:-1])
+    got = (
+        f"X's images are shaped {items} ({int(np.prod(items))} values per image)"
+        if X.ndim >= 2 else f"X is shaped {tuple(X.shape)}"
+    )
+    raise ValueError(
+        f"{got}, but the augmenter draws {shape} images: pass X shaped {options} or flattened "
+        f"{_layout_text((size,))}"
+    )
+
+
 def _check_units(X: np.ndarray, augmenter: GANAugmenter) -> None:
-    """Raise unless ``X`` holds images of the augmenter's size, in the units it trained on:
-    synthetic rows are appended to ``X`` as the augmenter draws them."""
-    size, expected = int(np.prod(X.shape[1:])), int(np.prod(augmenter.image_shape_))
-    if size != expected:
+    """Raise unless ``X`` holds pixels in the units the augmenter trained on: synthetic rows are
+    appended to ``X`` as the augmenter draws them, cast to ``X``'s dtype."""
+    low, high = augmenter.value_range_
+    theirs = np.dtype(augmenter.dtype_)
+    units = f"{low:g}..{high:g} {theirs.name} pixels"
+    if X.dtype.kind not in "uif":
+        raise ValueError(f"X holds {X.dtype} values: pass pixels as integers or floats in {units}")
+    if X.dtype.kind in "ui" and theirs.kind == "f":
         raise ValueError(
-            f"X holds {size} values per image, but the augmenter draws {augmenter.image_shape_} "
-            f"images ({expected} values)"
+            f"X holds integers ({X.dtype.name}), but the augmenter was trained on {units}: pass X "
+            f"as floats in those units (X.astype(np.{theirs.name})), as casting its synthetic rows "
+            "to integers would truncate them"
+        )
+    if X.dtype.kind in "ui" and not np.iinfo(X.dtype).min <= low <= high <= np.iinfo(X.dtype).max:
+        raise ValueError(
+            f"X's dtype {X.dtype.name} cannot hold the augmenter's {units}: pass X as {theirs.name}"
         )
     if X.size == 0:
         return
-    low, high = augmenter.value_range_
     lo, hi = float(X.min()), float(X.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError("X holds NaN or infinite values: pass finite pixel values")
     tolerance = 1e-6 * (high - low)
-    # Out of range, or 0..1 floats for an augmenter trained on 0..255 (or 0..16) pixels; 0/1
-    # integers are binary images in the augmenter's own units.
-    scaled_down = np.issubdtype(X.dtype, np.floating) and high > 1.5 and hi <= 1.0
-    if lo < low - tolerance or hi > high + tolerance or scaled_down:
+    outside = lo < low - tolerance or hi > high + tolerance
+    # A top far below the augmenter's (0..1 or 0..16 pixels beside an augmenter trained on
+    # 0..255 ones) is another scale. 0/1 integers stay accepted: binary images in the
+    # augmenter's own integer units.
+    scaled_down = hi - low <= (high - low) / 8 and (X.dtype.kind == "f" or hi > 1)
+    if outside or scaled_down:
+        where = "outside" if outside else "far below"
         raise ValueError(
-            f"X's values lie in {lo:g}..{hi:g}, but the augmenter was trained on {low:g}..{high:g}: "
-            "scale X as its training images were, or the synthetic rows will not match"
+            f"X's values lie in {lo:g}..{hi:g}, {where} the augmenter's units (it was trained on "
+            f"{units}); scale X as its training images were, or the synthetic rows will not match"
         )
 
 
@@ -419,6 +552,9 @@ class GANResampler(BaseEstimator):
             aug = clone(aug).set_params(seed=self.random_state)
             aug.fit(X, y, image_shape=self.image_shape if X.ndim == 2 else None)
         self.augmenter_ = aug
+        _check_layout(X, aug)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(f"X holds {len(X)} images but y is shaped {y.shape}: pass one label per image")
         check_label_mapping(y, aug)
         _check_units(X, aug)
         need = self._targets(y)

@@ -1,30 +1,98 @@
-"""Small shared helpers: devices, seeds, environment versions."""
+"""Small shared helpers: devices, standard JSON, memory, environment versions."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import platform
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from ganaug._version import __version__
 
+# The device types ganaug's networks run on; torch knows more (meta, xla, hpu, ...) that it
+# cannot train or sample on, and those fail later with errors that blame something else.
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+DEVICE_HELP = "use auto, cpu, cuda or cuda:N (mps on Apple silicon)"
+
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → CUDA when available, else CPU; anything else as torch reads it."""
-    if isinstance(device, torch.device):
-        return device
+    """``"auto"`` → CUDA when available, else CPU; else a device ganaug can run on, checked to exist.
+
+    Raises:
+        ValueError: an unknown device, a device type ganaug cannot run on (e.g. ``meta``), or
+            one this machine lacks (``cuda`` without CUDA, ``cuda:3`` with one GPU).
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        resolved = torch.device(device)
-    except RuntimeError as err:
-        raise ValueError(f"unknown device {device!r}: {err}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but CUDA is not available here")
+        resolved = device if isinstance(device, torch.device) else torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; {DEVICE_HELP}") from None
+    if resolved.type not in DEVICE_TYPES:
+        raise ValueError(f"device {str(device)!r} is not one ganaug can run on; {DEVICE_HELP}")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {str(device)!r} asked for, but CUDA is not available here")
+        count = torch.cuda.device_count()
+        if resolved.index is not None and resolved.index >= count:
+            raise ValueError(f"device {str(device)!r} asked for, but this machine has {count} CUDA device(s): "
+                             f"cuda:0..cuda:{count - 1}")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {str(device)!r} asked for, but MPS is not available here")
     return resolved
+
+
+def finite_json(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float replaced by None (JSON ``null``).
+
+    Standard JSON has no NaN token: Python writes one by default, and strict readers (browsers'
+    ``JSON.parse``, jq, most other languages) then refuse the whole file.
+    """
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    return obj
+
+
+def dump_json(obj: Any, indent: int | None = 1) -> str:
+    """Standard JSON text of ``obj`` (non-finite floats written as null, see `finite_json`)."""
+    return json.dumps(finite_json(obj), indent=indent, allow_nan=False)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still get, or None where that cannot be read.
+
+    The machine's MemAvailable (Linux) or free pages, and within a container whose cgroup
+    (v2) sets a limit, the room left under it: whichever is smaller.
+    """
+    found = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        try:
+            found.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+        except (ValueError, OSError, AttributeError):
+            pass
+    try:
+        cgroup = Path("/sys/fs/cgroup")
+        limit = (cgroup / "memory.max").read_text().strip()
+        if limit != "max":
+            found.append(int(limit) - int((cgroup / "memory.current").read_text()))
+    except (OSError, ValueError):
+        pass
+    return max(0, min(found)) if found else None
 
 
 def versions() -> dict[str, str]:

@@ -64,5 +64,5 @@ def test_killed_run_resumes_without_recomputing_finished_cells(tmp_path, monkeyp
 
     changed = EvalConfig(**(TINY | {"classifier_steps": 31}))
     fits.clear()
-    run_evaluation(changed, tmp_path, progress=False)
+    run_evaluation(changed, tmp_path, progress=False, overwrite=True)  # other settings: refused without it
     assert len(fits) == 4  # other settings: nothing reused

@@ -1,4 +1,4 @@
-"""Dataset sources: `load_dataset(name, root, train, download)`.
+"""Dataset sources: `load_dataset(name, root, train, download, transform, target_transform)`.
 
 Every source returns an `ArrayDataset` of uint8 images. Sources that ship one array
 (``digits``, ``mnist5k``, ``npz:`` and ``folder:`` without a split) are cut into a fixed,
@@ -9,14 +9,18 @@ stratified 75 % train / 25 % test split, the same on every machine, so ``train=T
 from __future__ import annotations
 
 import os
+import warnings
+import zipfile
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ganaug.data.datasets import ArrayDataset, as_array_dataset
 from ganaug.data.pixels import to_uint8
+from ganaug.data.validation import encode_labels, first_string, validate_images, validate_labels
 
 # torchvision classes by ganaug name; EMNIST takes a split after a dash.
 _TORCHVISION = {
@@ -48,6 +52,8 @@ def load_dataset(
     root: str | os.PathLike | None = None,
     train: bool | None = True,
     download: bool = False,
+    transform: Callable | None = None,
+    target_transform: Callable | None = None,
 ) -> ArrayDataset:
     """Load a labelled image set by name.
 
@@ -55,10 +61,14 @@ def load_dataset(
         name: ``digits`` (embedded default), ``mnist5k`` (needs the ``mnist5k`` extra),
             ``mnist``, ``emnist-<split>``, ``kmnist``, ``qmnist``, ``fashion-mnist``, ``usps``,
             ``npz:PATH`` (arrays ``x``, ``y``, optional ``classes``; or ``x_train``/``y_train``/
-            ``x_test``/``y_test``) or ``folder:PATH`` (one sub-folder per class).
+            ``x_test``/``y_test``) or ``folder:PATH`` (one sub-folder per class, as torchvision's
+            ``ImageFolder`` reads it).
         root: folder for torchvision datasets (default `default_root`).
         train: the training split (True), the test split (False) or everything (None).
         download: let torchvision fetch missing files. Nothing is downloaded otherwise.
+        transform: set as the dataset's ``transform`` (applied to each uint8 image on access),
+            as torchvision datasets take it.
+        target_transform: likewise, for targets.
 
     Returns:
         An `ArrayDataset` whose ``indices`` index the source's full array.
@@ -66,6 +76,12 @@ def load_dataset(
     Raises:
         ValueError: unknown name or unreadable data. FileNotFoundError: files are missing.
     """
+    dataset = _load(name, root, train, download)
+    dataset.transform, dataset.target_transform = transform, target_transform
+    return dataset
+
+
+def _load(name: str, root: str | os.PathLike | None, train: bool | None, download: bool) -> ArrayDataset:
     key = name.strip()
     lower = key.lower()
     if lower == "digits":
@@ -88,10 +104,24 @@ def _split(
     full = ArrayDataset(data, targets, classes, name=name, source=f"{name}[all]")
     if train is None:
         return full
+    values, counts = np.unique(full.targets, return_counts=True)
+    if counts.min() < 2:
+        lonely = full.classes[int(values[np.argmin(counts)])]
+        raise ValueError(
+            f"{name}: class {lonely!r} holds only 1 image, and the fixed stratified 75/25 "
+            "train/test split needs 2 or more per class; add images, drop the class, or pass "
+            "train=None to take every image"
+        )
     positions = np.arange(len(full))
-    train_pos, test_pos = train_test_split(
-        positions, test_size=TEST_FRACTION, random_state=SPLIT_SEED, stratify=full.targets
-    )
+    try:
+        train_pos, test_pos = train_test_split(
+            positions, test_size=TEST_FRACTION, random_state=SPLIT_SEED, stratify=full.targets
+        )
+    except ValueError as err:  # too few images for one test image per class
+        raise ValueError(
+            f"{name}: {len(full)} images of {len(values)} classes are too few for the fixed "
+            f"stratified 75/25 split ({err}); pass train=None to take every image"
+        ) from None
     return full.subset(np.sort(train_pos if train else test_pos), name=name)
 
 
@@ -114,84 +144,241 @@ def _mnist5k() -> tuple[np.ndarray, np.ndarray, list[str]]:
     return x.reshape(-1, 28, 28).astype(np.uint8), y.astype(np.int64), [str(i) for i in range(10)]
 
 
+_NPZ_KEYS = ("x", "y", "classes", "x_train", "y_train", "x_test", "y_test")
+_NPZ_SPLITS = ("x_train", "y_train", "x_test", "y_test")
+
+
 def _npz(path: Path, train: bool | None) -> ArrayDataset:
-    if not path.is_file():
-        raise FileNotFoundError(f"npz file not found: {path}")
-    with np.load(path, allow_pickle=False) as z:
-        keys = set(z.files)
-        classes = [str(c) for c in z["classes"]] if "classes" in keys else None
-        if {"x_train", "y_train", "x_test", "y_test"} <= keys:
-            if train is None:
-                x = np.concatenate([z["x_train"], z["x_test"]])
-                y = np.concatenate([z["y_train"], z["y_test"]])
-            else:
-                x, y = (z["x_train"], z["y_train"]) if train else (z["x_test"], z["y_test"])
-            split = "all" if train is None else ("train" if train else "test")
-            return ArrayDataset(_as_uint8(x, path), y, classes, name=f"npz:{path}", source=f"npz:{path}[{split}]")
-        if not {"x", "y"} <= keys:
-            raise ValueError(
-                f"{path}: expected arrays 'x' and 'y' (or x_train/y_train/x_test/y_test), "
-                f"found {sorted(keys)}"
-            )
-        x, y = z["x"], z["y"]
-    x = _as_uint8(x, path)
-    if classes is None:
-        classes = [str(i) for i in range(int(np.max(y)) + 1)] if len(y) else []
-    return _split(x, y, classes, train, f"npz:{path}")
-
-
-def _as_uint8(x: np.ndarray, path: Path) -> np.ndarray:
-    if x.dtype == np.uint8:
-        return x
-    if np.issubdtype(x.dtype, np.floating) and np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1:
-        return to_uint8(x, (0.0, 1.0))
-    if np.issubdtype(x.dtype, np.integer) and x.min() >= 0 and x.max() <= 255:
-        return x.astype(np.uint8)
-    raise ValueError(
-        f"{path}: 'x' must be uint8 0..255 or float 0..1, got {x.dtype}"
-        + (f" with range {x.min()}..{x.max()}" if x.size and np.isfinite(x).all() else "")
+    arrays, found = _read_npz(path)
+    if set(_NPZ_SPLITS) <= arrays.keys():
+        parts = {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")}
+    elif {"x", "y"} <= arrays.keys():
+        parts = {"all": ("x", "y")}
+    else:
+        raise ValueError(
+            f"{path}: expected arrays 'x' and 'y' (or x_train/y_train/x_test/y_test), "
+            f"found {found}"
+        )
+    xs = {part: _as_uint8(arrays[kx], path, kx) for part, (kx, _) in parts.items()}
+    ys = {part: _npz_labels(arrays[ky], len(xs[part]), path, ky) for part, (_, ky) in parts.items()}
+    if "classes" in arrays:
+        classes = [c.decode() if isinstance(c, bytes) else str(c) for c in arrays["classes"].ravel().tolist()]
+    else:
+        ys, classes = _encode_parts(ys, path)
+    if "all" in parts:
+        return _split(xs["all"], ys["all"], classes, train, f"npz:{path}")
+    chosen = ["train", "test"] if train is None else ["train" if train else "test"]
+    if len({xs[c].shape[1:] for c in chosen}) > 1:
+        raise ValueError(
+            f"{path}: x_train images are {xs['train'].shape[1:]}, x_test images "
+            f"{xs['test'].shape[1:]}; store both splits at one size"
+        )
+    split = "all" if train is None else chosen[0]
+    return ArrayDataset(
+        np.concatenate([xs[c] for c in chosen]),
+        np.concatenate([ys[c] for c in chosen]),
+        classes,
+        name=f"npz:{path}",
+        source=f"npz:{path}[{split}]",
     )
 
 
-_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The arrays ganaug reads from an npz file, or one clear error; nothing is unpickled."""
+    if not path.is_file():
+        raise FileNotFoundError(f"npz file not found: {path}")
+    # np.load falls back to unpickling for anything that is not a zip or .npy file, so its
+    # error for a text file would ask to "load it unsafely with allow_pickle".
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            npy = f.read(6) == b"\x93NUMPY"
+        raise ValueError(
+            f"{path}: not an .npz archive ({'a single .npy array' if npy else 'not a zip file'}); "
+            "write one with np.savez(path, x=images, y=labels)"
+        )
+    arrays = {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for key in (k for k in _NPZ_KEYS if k in z.files):
+                try:
+                    arrays[key] = z[key]
+                except ValueError:  # an object array, which only pickle could read
+                    raise ValueError(
+                        f"{path}: array '{key}' holds Python objects (dtype=object), which ganaug "
+                        "never unpickles; save it as a numeric (or, for 'classes', string) array"
+                    ) from None
+            found = sorted(z.files)
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise ValueError(f"{path}: unreadable .npz archive ({err})") from None
+    return arrays, found
+
+
+def _npz_labels(y: np.ndarray, n: int, path: Path, key: str) -> np.ndarray:
+    if (example := first_string(y)) is not None:
+        raise ValueError(
+            f"{path}: labels must be integers; got strings like {example!r} in '{key}' — map them "
+            "to 0..K-1 (names, y = np.unique(labels, return_inverse=True)) and store the names "
+            "as a 'classes' array"
+        )
+    return validate_labels(y, n, name=f"{path}: '{key}'", min_classes=1)
+
+
+def _encode_parts(ys: dict[str, np.ndarray], path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Class indices and names from the labels present in every part of the file together.
+
+    The parts are encoded as one so a train and a test split map a label to the same index.
+    """
+    keys = list(ys)
+    joined, classes, remapped = encode_labels(np.concatenate([ys[k] for k in keys]))
+    if remapped:
+        shown = ", ".join(classes[:6]) + (", …" if len(classes) > 6 else "")
+        warnings.warn(
+            f"npz:{path}: labels ({shown}) are not the class indices 0..{len(classes) - 1}; read "
+            f"as indices 0..{len(classes) - 1} in sorted label order, named by the label values "
+            "(store a 'classes' array to name them yourself)",
+            stacklevel=5,
+        )
+    bounds = np.cumsum([len(ys[k]) for k in keys])[:-1]
+    return dict(zip(keys, np.split(joined, bounds), strict=True)), classes
+
+
+def _as_uint8(x: np.ndarray, path: Path, key: str) -> np.ndarray:
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        bad = ~np.isfinite(x.reshape(len(x), -1))
+        raise ValueError(
+            f"{path}: the pixel array '{key}' holds {int(bad.sum())} NaN/inf value(s), the first in "
+            f"image {int(np.flatnonzero(bad.any(axis=1))[0])}; replace or drop those images"
+        )
+    x = validate_images(x, name=f"{path}: '{key}'")
+    if x.dtype == np.uint8:
+        return x
+    lo, hi = x.min().item(), x.max().item()
+    if np.issubdtype(x.dtype, np.floating) and lo >= 0 and hi <= 1:
+        return to_uint8(x, (0.0, 1.0))
+    if np.issubdtype(x.dtype, np.integer) and lo >= 0 and hi <= 255:
+        return x.astype(np.uint8)
+    raise ValueError(
+        f"{path}: '{key}' must be uint8 0..255 or float 0..1, got {x.dtype} with range {lo}..{hi}; "
+        "rescale it (ganaug.data.to_uint8(x, (low, high)))"
+    )
 
 
 def _folder(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    from PIL import Image
-
-    if not path.is_dir():
-        raise FileNotFoundError(f"image folder not found: {path}")
-    class_dirs = sorted(p for p in path.iterdir() if p.is_dir())
-    if not class_dirs:
-        raise ValueError(f"{path}: expected one sub-folder per class, found none")
-    files = [
-        (f, label)
-        for label, d in enumerate(class_dirs)
-        for f in sorted(d.iterdir())
-        if f.suffix.lower() in _IMAGE_SUFFIXES
-    ]
-    if not files:
-        raise ValueError(f"{path}: no image files ({', '.join(sorted(_IMAGE_SUFFIXES))}) found")
-
-    def read(f: Path, mode: str | None = None) -> Any:
-        # One file open at a time: a folder may hold more images than the open-file limit.
-        try:
-            with Image.open(f) as im:
-                return im.mode if mode is None else np.asarray(im.convert(mode))
-        except OSError as err:
-            raise ValueError(f"{f}: not a readable image ({err})") from None
-
-    mode = "L" if all(read(f) in ("L", "1", "P", "I;16", "I") for f, _ in files) else "RGB"
-    images = []
-    for f, _ in files:
-        arr = read(f, mode)
-        if images and arr.shape != images[0].shape:
+    classes, files = _image_files(path)
+    read = [_read_image(f) for f, _ in files]  # one file open at a time (the open-file limit)
+    images, note = _one_colour_mode([arr for arr, _ in read], [mode for _, mode in read])
+    for (f, _), arr in zip(files, images, strict=True):
+        if arr.shape != images[0].shape:
             raise ValueError(
                 f"{f}: image size {arr.shape[:2]} differs from {images[0].shape[:2]} "
                 f"({files[0][0]}); resize the folder's images to one size"
             )
-        images.append(arr)
-    return np.stack(images), np.array([lab for _, lab in files]), [d.name for d in class_dirs]
+    if note:
+        warnings.warn(f"folder:{path}: {note}", stacklevel=4)
+    return np.stack(images), np.array([label for _, label in files]), classes
+
+
+def _image_files(path: Path) -> tuple[list[str], list[tuple[Path, int]]]:
+    """Classes and ``(file, label)`` pairs the way torchvision's ``ImageFolder`` finds them.
+
+    One class per sub-folder, sorted by name; a class's images are the files with one of
+    ``IMG_EXTENSIONS`` anywhere below its folder. Unlike ``ImageFolder``, hidden folders and
+    files (``.ipynb_checkpoints``, macOS ``._x.png``) are skipped rather than read as a class
+    or an image.
+    """
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    if not path.is_dir():
+        raise FileNotFoundError(f"image folder not found: {path}")
+    classes = sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
+    if not classes:
+        raise ValueError(f"{path}: expected one sub-folder per class, found none")
+    files, empty = [], []
+    for label, name in enumerate(classes):
+        found = []
+        for folder, subdirs, names in os.walk(path / name, followlinks=True):
+            subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+            found += [
+                (folder, n) for n in names if not n.startswith(".") and n.lower().endswith(IMG_EXTENSIONS)
+            ]
+        files += [(Path(folder) / n, label) for folder, n in sorted(found)]
+        empty += [] if found else [name]
+    if empty:
+        raise ValueError(
+            f"{path}: class folder(s) {', '.join(empty)} hold no image files "
+            f"({', '.join(IMG_EXTENSIONS)}); add images or remove the folder(s)"
+        )
+    return classes, files
+
+
+_GREY_MODES = ("1", "L", "LA", "La")
+
+
+def _read_image(f: Path) -> tuple[np.ndarray, str]:
+    """One image file → ``(uint8 H×W grey or H×W×3 colour array, the file's PIL mode)``."""
+    from PIL import Image
+
+    try:
+        with Image.open(f) as im:
+            mode = im.mode
+            if mode.startswith("I"):  # 16-bit greyscale ("I;16*", or "I" from older readers)
+                return _from_16bit(np.asarray(im), f), mode
+            if mode == "F":
+                raise ValueError(
+                    f"{f}: 32-bit float pixels have no fixed range to read them in; save the "
+                    "images as 8- or 16-bit"
+                )
+            if mode in _GREY_MODES:
+                return np.asarray(im.convert("L")), mode
+            rgb = np.asarray(im.convert("RGB"))
+    except OSError as err:
+        raise ValueError(f"{f}: not a readable image ({err})") from None
+    if mode in ("P", "PA") and (rgb == rgb[..., :1]).all():
+        return rgb[..., 0], mode  # a palette of greys is a greyscale image
+    return rgb, mode
+
+
+def _from_16bit(arr: np.ndarray, f: Path) -> np.ndarray:
+    # PIL's convert("L") clips 16-bit values at 255 (an all-white image); 0..65535 maps onto
+    # 0..255 by dividing by 257, so that 65535 is 255 and 257 is 1.
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < 0 or hi > 65535:
+        raise ValueError(f"{f}: integer pixels span {lo}..{hi}, beyond 16 bits; save the images as 8- or 16-bit")
+    return np.rint(arr.astype(np.float64) / 257.0).astype(np.uint8)
+
+
+def _one_colour_mode(images: list[np.ndarray], modes: list[str]) -> tuple[list[np.ndarray], str]:
+    """Bring every image to the folder's majority mode (greyscale on a tie); say what changed."""
+    colour = [im.ndim == 3 for im in images]
+    to_colour = sum(colour) > len(images) - sum(colour)
+    converted = Counter(m for m, c in zip(modes, colour, strict=True) if c != to_colour)
+    if to_colour:
+        images = [im if im.ndim == 3 else np.repeat(im[..., None], 3, axis=-1) for im in images]
+    else:
+        images = [im if im.ndim == 2 else _luma(im) for im in images]
+    notes = []
+    if converted:
+        n = sum(converted.values())
+        notes.append(
+            f"{n} of {len(images)} image(s) converted from {_modes(converted)} to "
+            f"{'RGB' if to_colour else 'greyscale (L)'} to match the others"
+        )
+    deep = Counter(m for m in modes if m.startswith("I"))
+    if deep:
+        notes.append(f"{sum(deep.values())} 16-bit image(s) (mode {_modes(deep)}) scaled to 8 bits (value / 257)")
+    return images, "; ".join(notes)
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(rgb).convert("L"))  # PIL's (and torchvision's) ITU-R 601 luma
+
+
+def _modes(counts: Counter) -> str:
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{mode} ({k})" for mode, k in sorted(counts.items()))
 
 
 def _torchvision(

@@ -67,6 +67,12 @@ def validate_labels(y: np.ndarray, n: int | None = None, *, name: str = "labels"
         if frac.any():
             i = int(np.flatnonzero(frac)[0])
             raise ValueError(f"{name}: non-integer label {y[i].item()!r} at index {i}")
+    elif (example := first_string(y)) is not None:
+        raise ValueError(
+            f"{name}: labels must be integers; got strings like {example!r} — map them to 0..K-1 "
+            "(names, y = np.unique(y, return_inverse=True)) and pass the names as 'classes' "
+            "(ArrayDataset(x, y, classes=names))"
+        )
     elif not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"{name}: expected integer class labels, got dtype {y.dtype}")
     y = y.astype(np.int64)
@@ -77,6 +83,50 @@ def validate_labels(y: np.ndarray, n: int | None = None, *, name: str = "labels"
     if n_classes < min_classes:
         raise ValueError(f"{name}: need at least {min_classes} classes, got {n_classes}")
     return y
+
+
+def first_string(y: np.ndarray) -> str | bytes | None:
+    """The first string in a label array, or None when it holds none."""
+    if y.dtype.kind not in "USO":
+        return None
+    return next((v for v in y.ravel().tolist() if isinstance(v, (str, bytes))), None)
+
+
+# Without class names, ArrayDataset names every index up to the largest label, as torchvision's
+# `classes` are indexed by target. A label beyond this many classes is a stray value far more
+# often than a class index, and naming every index up to it would exhaust memory.
+MAX_UNNAMED_CLASSES = 1 << 16
+
+
+def index_names(y: np.ndarray, *, name: str = "labels") -> list[str]:
+    """Class names ``"0"``..``"K-1"`` for class-index labels ``y`` (K = largest label + 1).
+
+    Raises:
+        ValueError: a label implies more than `MAX_UNNAMED_CLASSES` classes.
+    """
+    top = int(y.max()) if len(y) else -1
+    if top >= MAX_UNNAMED_CLASSES:
+        i = int(np.argmax(y))
+        raise ValueError(
+            f"{name}: label {top} at index {i} would make {top + 1} classes; without class names, "
+            f"labels are class indices 0..K-1 (K ≤ {MAX_UNNAMED_CLASSES}) — remap them "
+            "(np.unique(y, return_inverse=True)) and pass the names as 'classes'"
+        )
+    return [str(i) for i in range(top + 1)]
+
+
+def encode_labels(y: np.ndarray) -> tuple[np.ndarray, list[str], bool]:
+    """Labels → ``(class indices, names, remapped)``: the labels present, sorted, are the classes.
+
+    Labels already ``0..K-1`` (each present) come back unchanged; any others are replaced by
+    their position among the sorted label values, and the values become the class names, as
+    scikit-learn's ``LabelEncoder`` does, so ``classes`` stays indexed by target.
+    """
+    values, inverse = np.unique(y, return_inverse=True)
+    names = [str(v) for v in values]
+    if np.array_equal(values, np.arange(len(values))):
+        return y, names, False
+    return inverse.reshape(y.shape).astype(np.int64), names, True
 
 
 def check_label_range(y: np.ndarray, n_classes: int, *, name: str = "labels") -> None:

@@ -31,6 +31,8 @@ OPTIONAL_CONDITIONS = ("gan-gated", "gan-filtered")
 GAN_CONDITIONS = {"gan", "gan+classical", "synthetic", *OPTIONAL_CONDITIONS}
 # The baselines every other condition's gain is paired with (classical is not paired with real).
 BASELINES = ("real", "classical")
+# The results schema; part of every cell's key, so a change to what a cell means (bump it then)
+# makes the cells of older runs recomputed, never mixed with new ones.
 SCHEMA = "ganaug-results/1"
 # The results file the evaluation writes its settings to: not a GANConfig (`pretrain`'s
 # config.json), so the two names differ.
@@ -61,9 +63,12 @@ class EvalConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        if not self.conditions:
+            raise ValueError(f"no condition given; choose from {', '.join(CONDITION_INFO)}")
         unknown = [c for c in self.conditions if c not in CONDITION_INFO]
-        if unknown or not self.conditions:
-            raise ValueError(f"unknown condition(s) {unknown}; choose from {', '.join(CONDITION_INFO)}")
+        if unknown:
+            raise ValueError(f"unknown condition{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                             f"choose from {', '.join(CONDITION_INFO)}")
         if self.classifier not in CLASSIFIERS:
             raise ValueError(f"unknown classifier {self.classifier!r}; choose from {', '.join(CLASSIFIERS)}")
         if not self.per_class or min(self.per_class) < 1:
@@ -82,7 +87,13 @@ class EvalConfig:
         out["per_class"], out["seeds"], out["conditions"] = list(self.per_class), list(self.seeds), list(self.conditions)
         return out
 
-    def cell_key(self) -> str:
-        """Hash of everything a cell's numbers depend on (conditions aside: cells may hold more)."""
+    def cell_key(self, data: str) -> str:
+        """Hash of everything a cell's numbers depend on: these settings (the grid and the device
+        aside: a folder's cells may cover more sizes, seeds and conditions), ``data``, a
+        fingerprint of the images and labels the run read, and the results schema.
+
+        The dataset's name is not enough: an npz or folder replaced in place keeps its name.
+        """
         keep = {k: v for k, v in self.to_dict().items() if k not in ("per_class", "seeds", "conditions", "device")}
+        keep |= {"data": data, "schema": SCHEMA}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]

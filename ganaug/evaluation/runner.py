@@ -3,12 +3,18 @@ finished cell written to ``out/cells/`` at once, so a killed run resumes where i
 
 Evaluation computes and stores; it renders nothing. Sample images go to ``out/samples/`` as
 arrays, which `ganaug.report` draws.
+
+A folder holds one run: its cells are keyed by the settings and by a fingerprint of the data,
+and a run whose key differs from the folder's cells or results.json is refused unless asked to
+overwrite them (then they are removed first), so no result is silently replaced or mixed in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,7 +32,7 @@ from ganaug.evaluation.config import CONFIG_FILE, SCHEMA, EvalConfig
 from ganaug.evaluation.scenarios import few_shot
 from ganaug.evaluation.stats import summarize_cells
 from ganaug.training.monitor import COLLAPSE_THRESHOLD
-from ganaug.utils import machine, resolve_device, versions
+from ganaug.utils import dump_json, machine, resolve_device, versions
 
 
 class _Run:
@@ -36,7 +42,8 @@ class _Run:
         self.config, self.out, self.classifier_factory = config, out, classifier_factory
         self.splits = few_shot.prepare(config)
         self.n_classes = len(self.splits.pool.classes)
-        self.key = config.cell_key()
+        self.fingerprint = data_fingerprint(self.splits)
+        self.key = config.cell_key(self.fingerprint)
         self.host = machine(config.device)
         self._extractor: Any = None
 
@@ -59,26 +66,39 @@ def run_evaluation(
     classifier_factory: Callable[[int], Any] | None = None,
     on_cell_done: Callable[[dict], None] | None = None,
     command: str | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Run (or resume) the whole grid and write ``out_dir/results.json``.
 
     Args:
         config: the settings.
         out_dir: where ``cells/``, ``samples/`` and ``results.json`` go. Cells already there,
-            made with the same settings, are reused rather than recomputed.
+            made with the same settings and data, are reused rather than recomputed; the grid
+            (sizes, seeds, conditions) may differ from the earlier run's.
         progress: show a progress bar over every (cell, condition).
         classifier_factory: ``seed -> estimator`` with ``fit(X, y)``/``predict(X)`` on uint8
             image arrays, replacing ``config.classifier`` (Python API only).
         on_cell_done: called with each finished cell's record.
         command: the command line, recorded in results.json.
+        overwrite: when ``out_dir`` holds cells or a results.json made with other settings or
+            data, remove them (with their samples, checkpoints and report) and run; without
+            it such a folder is refused. Cells made with the same settings are kept either way.
 
     Returns:
         The results dict (also written as JSON).
+
+    Raises:
+        ValueError: bad settings (a device this machine lacks, a size the pool cannot fill), or
+            ``out_dir`` holds another run and ``overwrite`` is False.
+        OSError: ``out_dir`` cannot be written.
     """
     out = Path(out_dir)
-    (out / "cells").mkdir(parents=True, exist_ok=True)
-    (out / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    # Everything that can be checked is, before the first cell: a failure after it loses work.
+    resolve_device(config.device)
+    _check_writable(out, config.needs_gan)
     run = _Run(config, out, classifier_factory)
+    _claim_folder(out, run.key, overwrite)
+    (out / CONFIG_FILE).write_text(dump_json(config.to_dict(), indent=2) + "\n")
     grid = [(n, s) for n in config.per_class for s in config.seeds]
     bar = tqdm(total=len(grid) * len(config.conditions), disable=not progress, desc="evaluate", unit="run", dynamic_ncols=True)
     cells, started = [], time.perf_counter()
@@ -156,6 +176,8 @@ def _results(run: _Run, cells: list[dict], command: str | None, seconds: float) 
     return {
         "schema": SCHEMA,
         "scenario": few_shot.NAME,
+        "cell_key": run.key,
+        "data_fingerprint": run.fingerprint,
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": command,
         "versions": versions(),
@@ -187,7 +209,74 @@ def _load_cell(path: Path, key: str, conditions: tuple[str, ...]) -> dict | None
 
 
 def _write_json(path: Path, obj: Any) -> None:
+    """Write standard JSON (NaN and infinities as null) atomically: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # workers sharing a run folder never collide
-    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    tmp.write_text(dump_json(obj) + "\n")
     tmp.replace(path)
+
+
+def data_fingerprint(splits: few_shot.Splits) -> str:
+    """SHA-256 (16 hex digits) of the pool's and the test set's pixels and labels, in order.
+
+    Part of every cell's key: a dataset file replaced under the same name gives other cells.
+    """
+    digest = hashlib.sha256()
+    for part in (splits.pool, splits.test):
+        for array in (part.data, part.targets):
+            array = np.ascontiguousarray(array)
+            digest.update(f"{array.dtype.str}{array.shape};".encode())
+            digest.update(array.data)
+    return digest.hexdigest()[:16]
+
+
+def _check_writable(out: Path, needs_gan: bool) -> None:
+    """Fail before any work when the run could not write its files (its cells would be lost)."""
+    folders = [out, out / "cells", *((out / "samples", out / "checkpoints") if needs_gan else ())]
+    try:
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".ganaug-write-test.{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        for name in ("results.json", CONFIG_FILE):
+            if (out / name).exists() and not (out / name).is_file():
+                raise IsADirectoryError(21, "it exists and is not a file", str(out / name))
+    except OSError as err:
+        where = err.filename or out
+        raise type(err)(f"cannot write the evaluation to {out}: {where}: {err.strerror or err}") from None
+
+
+# What a run writes at the folder's top level from its cells; replaced with its results.json.
+_REPORT_FILES = ("results.json", "report.md", "report.html")
+
+
+def _claim_folder(out: Path, key: str, overwrite: bool) -> None:
+    """Refuse a folder whose cells or results.json were made with other settings or data; with
+    ``overwrite``, remove them first (their samples, checkpoints and report too)."""
+    others = [p for p in sorted((out / "cells").glob("*.json")) if _stored_key(p, "key") not in (key, None)]
+    results = out / "results.json"
+    stale = results.is_file() and _stored_key(results, "cell_key") != key
+    if not others and not stale:
+        return
+    if not overwrite:
+        held = ", ".join(part for part in (f"{len(others)} cell(s)" if others else "", "results.json" if stale else "") if part)
+        raise ValueError(f"{out} holds an evaluation made with other settings or data ({held}); "
+                         "use another --out, or --overwrite (overwrite=True) to replace it")
+    for cell in others:
+        for path in (cell, out / "samples" / f"{cell.stem}.npz", out / "checkpoints" / f"{cell.stem}.safetensors",
+                     out / "checkpoints" / f"{cell.stem}.json"):
+            path.unlink(missing_ok=True)
+    if stale:
+        for name in _REPORT_FILES:
+            (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / "figures", ignore_errors=True)
+
+
+def _stored_key(path: Path, field: str) -> str | None:
+    """The key a cell or results file records; None for a file cut off mid-write (recomputed)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return record.get(field, "") if isinstance(record, dict) else ""

@@ -27,9 +27,16 @@ def sample_grid(
     path: str | Path | None = None,
     title: str | None = None,
 ) -> Any:
-    """One row per class, ``per_class`` images each; saved to ``path`` when given."""
+    """One row per class, ``per_class`` images each; saved to ``path`` when given.
+
+    Raises:
+        ValueError: ``class_names`` does not hold one name per class.
+    """
     classes = np.unique(labels) if classes is None else np.asarray(classes)
     names = class_names or [str(c) for c in classes]
+    if len(names) != len(classes):
+        raise ValueError(f"sample_grid got {len(names)} class name(s) for {len(classes)} classes; "
+                         "give one name per class (or none)")
     rows, cols = len(classes), per_class
     size = 0.6 if images.shape[1] <= 16 else 0.8
     fig, axes = plt.subplots(rows, cols, figsize=(cols * size + 0.8, rows * size + 0.4), squeeze=False)

@@ -112,7 +112,13 @@ def write_report(
     """
     data, base = load_results(results, base_dir)
     out = Path(out_dir)
-    blocks = build_report(data, base, out / "figures")
+    try:
+        blocks = build_report(data, base, out / "figures")
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:
+        # A section of the right type holding entries of the wrong shape (a row without
+        # "per_class", a string where a number belongs): the file's fault, told in one line.
+        raise ValueError(f"{_name(results)} is not a valid ganaug results file: an entry does not hold what "
+                         f"ganaug writes ({type(err).__name__}: {err})") from None
     md_path, html_path = out / "report.md", out / "report.html"
     md_path.write_text(to_markdown(blocks, out), encoding="utf-8")
     html_path.write_text(to_html(blocks), encoding="utf-8")
@@ -120,13 +126,14 @@ def write_report(
 
 
 def load_results(results: dict | str | Path, base_dir: str | Path | None = None) -> tuple[dict, Path]:
-    """The results dict and the folder its relative paths start from; validates the schema tag."""
+    """The results dict and the folder its relative paths start from; validates the schema tag
+    and the type of every section the report reads."""
+    name = _name(results)
     if isinstance(results, dict):
-        data, name = results, "results"
+        data = results
         base = Path(base_dir) if base_dir is not None else Path.cwd()
     else:
         path = Path(results)
-        name = str(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -137,7 +144,43 @@ def load_results(results: dict | str | Path, base_dir: str | Path | None = None)
         raise ValueError(
             f"{name} is not a ganaug results file: no 'schema' starting with '{SCHEMA_PREFIX}'"
         )
+    problem = _section_problem(data)
+    if problem:
+        raise ValueError(f"{name} is not a valid ganaug results file: {problem}")
     return data, base
+
+
+def _name(results: dict | str | Path) -> str:
+    return "results" if isinstance(results, dict) else str(results)
+
+
+# The type of each section the report reads, and of the entries of its lists.
+_SECTIONS = {"settings": dict, "summary": dict, "cells": list, "versions": dict}
+_SUMMARY_LISTS = ("accuracy", "gains", "per_class_delta", "metrics")
+_JSON_TYPE = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+              bool: "true/false", type(None): "null"}
+
+
+def _section_problem(data: dict) -> str | None:
+    """What is wrongly typed in a results dict, or None; ``per_class`` must be an integer
+    wherever it appears, since it names the report's figure files."""
+    for key, kind in _SECTIONS.items():
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            return f"'{key}' must be {_JSON_TYPE[kind]}, not {_JSON_TYPE.get(type(data[key]), 'that')}"
+    summary = data.get("summary") or {}
+    entries = {"cells": data.get("cells") or []}
+    for key in _SUMMARY_LISTS:
+        if summary.get(key) is not None and not isinstance(summary[key], list):
+            return f"'summary.{key}' must be an array, not {_JSON_TYPE.get(type(summary[key]), 'that')}"
+        entries[f"summary.{key}"] = summary.get(key) or []
+    for key, rows in entries.items():
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict):
+                return f"'{key}[{i}]' must be an object, not {_JSON_TYPE.get(type(row), 'that')}"
+            n = row.get("per_class", 0)
+            if not isinstance(n, int) or isinstance(n, bool):
+                return f"'{key}[{i}].per_class' must be an integer, not {n!r}"
+    return None
 
 
 def build_report(data: dict, base: Path, fig_dir: Path) -> list[Block]:

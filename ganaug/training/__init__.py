@@ -20,7 +20,7 @@ from ganaug.training.objectives import (
     Objective,
     make_objective,
 )
-from ganaug.training.trainer import Trainer
+from ganaug.training.trainer import Trainer, TrainingDiverged, trainable_device
 
 __all__ = [
     "AUTO_MMD_BELOW",
@@ -34,6 +34,7 @@ __all__ = [
     "MatchingObjective",
     "Objective",
     "Trainer",
+    "TrainingDiverged",
     "auto_loss",
     "auto_size",
     "auto_steps",
@@ -44,4 +45,5 @@ __all__ = [
     "parse_policy",
     "resolve",
     "save_checkpoint",
+    "trainable_device",
 ]

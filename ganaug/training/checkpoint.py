@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save as serialize
+
+from ganaug.utils import dump_json
 
 FORMAT = "ganaug-checkpoint"
 FORMAT_VERSION = 1
+# GANAugmenter.fit(checkpoint=...) and `ganaug pretrain`: steps between checkpoints of a run,
+# and the longest wait between two whatever the step count (a slow step on a large image set).
+CHECKPOINT_EVERY = 250
+CHECKPOINT_SECONDS = 600.0
 
 
 class CheckpointError(ValueError):
@@ -19,15 +26,59 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict) -> Path:
-    """Write ``tensors`` and ``metadata`` to ``path`` (a ``.safetensors`` file) atomically."""
+    """Write ``tensors`` and ``metadata`` to ``path`` (a ``.safetensors`` file) atomically.
+
+    Non-finite floats in ``metadata`` (a diverged loss in a history) are written as null, so the
+    header is standard JSON.
+
+    Raises:
+        ValueError: a floating tensor holds NaN or inf (a diverged model is never saved).
+        OSError: the file cannot be written (full disk, no permission); the message names the
+            path, and a file already there is left as it was.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    bad = non_finite(tensors)
+    if bad is not None:
+        raise ValueError(f"refusing to save {path}: tensor {bad!r} holds NaN or inf (training diverged)")
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
-    tmp = path.with_name(path.name + ".tmp")
     contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    save_file(contiguous, str(tmp), metadata={"ganaug": json.dumps(header)})
-    tmp.replace(path)
+    write_atomic(path, serialize(contiguous, metadata={"ganaug": dump_json(header, indent=None)}))
     return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it and ``os.replace``: a reader,
+    a crash or a kill -9 sees the old file or the new one, never half of one.
+
+    The file gets the permissions the umask gives (as ``torch.save`` and ``open`` do). The
+    temporary file has a fixed name, so one left by a killed writer is replaced by the next write.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)  # a fresh file, so it takes the umask's mode, not an old one's
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # the error being raised says more than this one would
+        failure = OSError(f"cannot write {path}: {err.strerror or err}; a file already there is unchanged")
+        failure.errno = err.errno  # kept for callers that test it (ENOSPC, EACCES)
+        raise failure from None
+
+
+def non_finite(tensors: dict[str, torch.Tensor]) -> str | None:
+    """The name of the first floating tensor holding NaN or inf, or None."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return name
+    return None
 
 
 def _looks_like_safetensors(head: bytes, size: int) -> bool:
@@ -59,7 +110,8 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
 
     Raises:
         FileNotFoundError: no such file.
-        CheckpointError: the file is a pickle, truncated, corrupt, or not ganaug's.
+        CheckpointError: the file is a pickle, truncated, corrupt, not ganaug's, or holds NaN or
+            inf weights.
     """
     path = Path(path)
     if path.is_dir():
@@ -82,11 +134,18 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
         header = json.loads(meta["ganaug"])
     except (KeyError, json.JSONDecodeError):
         raise CheckpointError(f"{path} is a safetensors file, but not a ganaug checkpoint") from None
-    if header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a safetensors file, but not a ganaug checkpoint")
-    if header.get("format_version", 0) > FORMAT_VERSION:
+    version = header.get("format_version", 0)
+    if not isinstance(version, int):
+        raise CheckpointError(f"{path}: format_version must be an integer, got {version!r}; save it again")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{path} was written by a newer ganaug (format {version}); upgrade ganaug")
+    bad = non_finite(tensors)
+    if bad is not None:
         raise CheckpointError(
-            f"{path} was written by a newer ganaug (format {header['format_version']}); upgrade ganaug"
+            f"{path}: tensor {bad!r} holds NaN or inf: the run that wrote it diverged; "
+            "train again with a lower learning rate"
         )
     return tensors, header
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,7 @@ class GANConfig:
         return dataclasses.asdict(self)
 
     def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> GANConfig:
@@ -128,8 +129,10 @@ def _check_ranges(config: GANConfig) -> None:
             fail(name, f"an integer >= {low}")
     for name in _POSITIVE + _FRACTION + _WEIGHT:
         value = getattr(config, name)
-        if not number(value, numbers.Real):
-            fail(name, "a number")
+        # inf passes every range test below (and NaN fails them with a misleading rule):
+        # an lr of inf trains to NaN weights, so a non-finite number is refused by name.
+        if not number(value, numbers.Real) or not math.isfinite(value):
+            fail(name, "a finite number")
         if name in _POSITIVE and not value > 0:
             fail(name, "> 0")
         if name in _FRACTION and not 0 <= value < 1:

@@ -45,7 +45,9 @@ class CollapseMonitor:
             c: mean_pairwise_distance(s) / max(self.real_diversity.get(c, 0.0), 1e-8)
             for c, s in samples_by_class.items()
         }
-        collapsed = sorted(c for c, r in ratios.items() if r < self.threshold)
+        # "not r >= threshold": a NaN ratio (samples gone NaN) raises the alarm instead of
+        # passing every comparison silently.
+        collapsed = sorted(c for c, r in ratios.items() if not r >= self.threshold)
         record = {"step": step, "ratios": ratios, "collapsed": collapsed}
         self.history.append(record)
         return record

@@ -3,6 +3,7 @@ history and the state a checkpoint needs to resume."""
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -17,9 +18,33 @@ from ganaug.training.config import GANConfig
 from ganaug.training.ema import make_ema, update_ema
 from ganaug.training.monitor import CollapseMonitor
 from ganaug.training.objectives import Batches, Objective, make_objective
+from ganaug.utils import resolve_device
 
 Tensor = torch.Tensor
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
+
+
+class TrainingDiverged(RuntimeError):
+    """Training went to NaN or inf (losses or weights); the run is stopped and nothing of it kept."""
+
+
+def trainable_device(device: str | torch.device = "auto") -> torch.device:
+    """`resolve_device`, then a probe that ganaug can train and sample there.
+
+    Raises:
+        ValueError: naming the device, e.g. ``meta`` (tensors without data) or a backend this
+            torch was built without.
+    """
+    resolved = resolve_device(device)
+    try:
+        torch.Generator(device=resolved)  # the noise stream lives on the device
+        torch.zeros(1, device=resolved).cpu()  # samples come back to the host
+    except (RuntimeError, NotImplementedError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(
+            f"device {str(device)!r} cannot train or sample ganaug's networks ({first}); use cpu or cuda"
+        ) from None
+    return resolved
 
 
 class Trainer:
@@ -69,7 +94,12 @@ class Trainer:
             total_steps: generator updates to reach (counted from the first fit, so a resumed
                 trainer continues where it stopped).
             progress: show a progress bar.
-            callbacks: each called with the trainer after every update.
+            callbacks: each called with the trainer after every update (a periodic checkpoint:
+                `check_finite` first, then save `state_tensors`).
+
+        Raises:
+            TrainingDiverged: a loss or a weight of G or its EMA went NaN or inf; the error
+                names the step.
         """
         self._warn_if_new_stream(total_steps)
         monitor = CollapseMonitor.from_data(x, y)
@@ -88,7 +118,9 @@ class Trainer:
                 update_ema(self.ema, self.generator, self.config.ema_decay, self.step)
                 self.step += 1
                 bar.update(1)
+                self._check_losses(losses)
                 if self.step % log_every == 0 or self.step == total_steps:
+                    self.check_finite()  # weights: a few times per run, and at the end
                     self._log(losses, bar)
                 if self.step % self.config.monitor_every == 0 or self.step == total_steps:
                     self._monitor(monitor, y)
@@ -97,6 +129,25 @@ class Trainer:
         finally:
             bar.close()
             self.train_seconds += time.perf_counter() - started
+
+    def _check_losses(self, losses: dict[str, float]) -> None:
+        bad = [f"{k}={v}" for k, v in losses.items() if not math.isfinite(v)]
+        if bad:
+            raise self._diverged(", ".join(bad))
+
+    def check_finite(self) -> None:
+        """Raise `TrainingDiverged` when a weight of G or of its EMA copy is NaN or inf."""
+        for name, net in (("generator", self.generator), ("EMA generator", self.ema)):
+            for key, value in net.state_dict().items():
+                if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                    raise self._diverged(f"{name} weight {key}")
+
+    def _diverged(self, what: str) -> TrainingDiverged:
+        lrs = f"lr_g={self.config.lr_g:g}" + ("" if self.config.loss == "mmd" else f", lr_d={self.config.lr_d:g}")
+        return TrainingDiverged(
+            f"training diverged at step {self.step}: {what} went NaN or inf; the run was stopped and "
+            f"not kept: lower the learning rate ({lrs}) and train again"
+        )
 
     def _warn_if_new_stream(self, total_steps: int) -> None:
         if not self.rng_restored and self.step < total_steps:

@@ -63,7 +63,29 @@ def check_disjoint(train: ArrayDataset, test: ArrayDataset, same_source: bool) -
 
 
 def prepare(config: EvalConfig) -> Splits:
-    return Splits(*load_splits(config))
+    """The run's splits, checked to fill every size of the grid (before any cell runs)."""
+    splits = Splits(*load_splits(config))
+    check_sizes(splits.pool, config.per_class)
+    return splits
+
+
+def check_sizes(pool: ArrayDataset, sizes: tuple[int, ...]) -> None:
+    """Refuse sizes the pool's smallest class cannot fill, naming that class and its count.
+
+    Raises:
+        ValueError: the pool is empty, or a size exceeds the smallest class.
+    """
+    values, counts = np.unique(pool.targets, return_counts=True)
+    if not len(counts):
+        raise ValueError(f"{pool.name}: the pool holds no images")
+    smallest, value = int(counts.min()), int(values[counts.argmin()])
+    too_big = [n for n in sizes if n > smallest]
+    if too_big:
+        name = pool.classes[value] if value < len(pool.classes) else value
+        raise ValueError(
+            f"per_class {', '.join(map(str, too_big))} asks for more images than class {name!r} has in the "
+            f"pool of {pool.name} ({smallest}); the largest size it allows is {smallest}"
+        )
 
 
 def draw_subset(splits: Splits, n: int, seed: int) -> tuple[ArrayDataset, dict]:
