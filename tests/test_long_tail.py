@@ -4,8 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
+from ganaug import GANConfig
 from ganaug.data import ArrayDataset, imbalance_ratio, long_tail, long_tail_counts
+from ganaug.evaluation import conditions
+from ganaug.evaluation.config import NON_GENERATIVE, EvalConfig
+from ganaug.evaluation.runner import run_evaluation
+from ganaug.evaluation.scenarios import SCENARIOS
+from ganaug.evaluation.scenarios import long_tail as scenario
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny networks run fastest on one thread, and far faster on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 # -- long_tail (data/splits.py) -------------------------------------------------------------------
 
@@ -64,3 +80,211 @@ def test_deepsmote_preset_on_digits_and_a_quota_a_class_cannot_meet(digits):
     small = ArrayDataset(x, np.repeat([0, 1, 2], [20, 5, 5]))
     with pytest.raises(ValueError, match="class 0: its place in the long tail asks 25 items, it holds 20"):
         long_tail(small, 5, n_max=25)
+
+
+# -- the scenario, its config and its cells (evaluation/) -----------------------------------------
+
+TINY_LT = dict(
+    scenario="long-tail", imbalance=(10.0,), seeds=(0, 1), classifier_steps=8, metrics=False,
+    gan=GANConfig(steps=4, batch_size=16, monitor_every=10), device="cpu",
+)
+
+
+def test_config_names_the_scenario_and_keeps_few_shot_keys_as_they_were():
+    few = EvalConfig()
+    # The hash of today's default few-shot settings: finished few-shot cells still resume.
+    assert few.cell_key() == "c507ce4432c351b6" and "scenario" not in few.to_dict()
+    lt = EvalConfig(scenario="long-tail")
+    assert lt.conditions[:5] == NON_GENERATIVE and lt.to_dict()["imbalance"] == [10.0, 50.0]
+    assert lt.cell_key(10.0) != lt.cell_key(50.0) != few.cell_key()  # the cell's ratio is in its key
+    assert EvalConfig(scenario="long-tail", imbalance=(10.0, 20.0)).cell_key(10.0) == lt.cell_key(10.0)
+    assert set(SCENARIOS) == {"few-shot", "long-tail"}
+    for settings, message in (
+        ({"conditions": ("real", "ros+classical")}, "belong to another scenario than few-shot"),
+        ({"scenario": "long-tail", "conditions": ("gan",)}, "belong to another scenario than long-tail"),
+        ({"scenario": "zero-shot"}, "unknown scenario"),
+        ({"scenario": "long-tail", "imbalance": (0.5,)}, "must be >= 1"),
+        ({"scenario": "long-tail", "classifier": "logreg"}, "torch classifier"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            EvalConfig(**settings)
+
+
+def test_balanced_test_set_held_out_first_and_disjoint_from_every_training_set():
+    config = EvalConfig(scenario="long-tail", imbalance=(10.0, 20.0))
+    splits = scenario.prepare(config)
+    counts = np.bincount(splits.test.targets)
+    assert (counts == counts.min()).all() and counts.min() == 43  # digits' test split, smallest class
+    np.testing.assert_array_equal(scenario.prepare(config).test.indices, splits.test.indices)  # one per run
+    for r in scenario.settings(config):
+        for seed in (0, 1):
+            train, record = scenario.draw(splits, r, seed)
+            assert not np.intersect1d(train.indices, splits.test.indices).size
+            assert record["imbalance"] == r and "per_class" not in record
+            assert record["class_counts"] == np.bincount(train.targets).tolist()
+            assert record["measured_ratio"] == pytest.approx(r, rel=0.1)
+    assert scenario.cell_name(20.0, 3) == "r20_seed3" and scenario.cell_name("natural", 0) == "natural_seed0"
+
+
+def _tail_folder(root, digits):
+    """A long-tailed ImageFolder of digits: 30 images of class 0 down to 3 of class 3."""
+    from PIL import Image
+
+    for c, n in zip(range(4), (30, 15, 8, 3), strict=True):
+        (root / f"c{c}").mkdir(parents=True)
+        for i, image in enumerate(digits.data[digits.targets == c][:n]):
+            Image.fromarray(image).save(root / f"c{c}" / f"{i}.png")
+    return root
+
+
+def test_an_imbalanced_folder_is_taken_as_it_is(tmp_path, digits):
+    folder = _tail_folder(tmp_path / "tail", digits)
+    config = EvalConfig(scenario="long-tail", imbalance=(), dataset=f"folder:{folder}")
+    splits = scenario.prepare(config)
+    assert scenario.settings(config) == ("natural",) and splits.natural
+    train, record = scenario.draw(splits, "natural", seed=1)
+    np.testing.assert_array_equal(train.indices, splits.pool.indices)  # the whole pool, no subsampling
+    assert record["measured_ratio"] > 5 and scenario.settings_record(splits)["test_balanced"] is False
+
+
+def test_score_reports_the_class_balanced_metrics():
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    y = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 3])
+    pred = np.array([0, 0, 1, 0, 1, 0, 2, 2, 0, 3])
+    test = ArrayDataset(np.zeros((len(y), 4, 4), np.uint8), y)
+    s = conditions.score(pred, test, 4, rare=np.array([3, 1, 2]))
+    assert s["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, pred))
+    assert s["macro_f1"] == pytest.approx(f1_score(y, pred, average="macro"))
+    recalls = [0.75, 0.5, 2 / 3, 1.0]
+    assert s["gmean_recall"] == pytest.approx(np.prod(recalls) ** 0.25)
+    assert s["rare3_recall"] == pytest.approx(np.mean([1.0, 0.5, 2 / 3]))
+    assert conditions.score(np.zeros_like(y), test, 4)["gmean_recall"] == 0.0
+
+
+def test_rebalancing_helpers():
+    from ganaug.evaluation.imbalanced import (
+        fill_ratio,
+        oversample_positions,
+        rarest_classes,
+        smote_arrays,
+    )
+
+    y = np.repeat([0, 1, 2], [10, 4, 1])
+    pos = oversample_positions(y, seed=0)
+    assert np.bincount(y[pos]).tolist() == [10, 10, 10] and set(pos[y[pos] == 1]) == {10, 11, 12, 13}
+    assert np.bincount(pos[y[pos] == 1]).max() == 3  # 10 = 2 × 4 + 2: each repeated twice, two thrice
+    assert fill_ratio(y) == pytest.approx((6 + 9) / 15) and fill_ratio(y, 0.5) == pytest.approx(8 / 15)
+    assert rarest_classes(np.repeat([0, 1, 2, 3], [5, 2, 2, 9]), 4).tolist() == [1, 2, 0]
+    pytest.importorskip("imblearn")
+    x = np.random.default_rng(0).integers(0, 256, (15, 6, 6)).astype(np.uint8)
+    xs, ys = smote_arrays(x, y, seed=0)
+    assert xs.dtype == np.uint8 and xs.shape[1:] == (6, 6) and np.bincount(ys).tolist() == [10, 10, 10]
+    np.testing.assert_array_equal(xs[: len(x)], x)
+    assert (xs[ys == 2] == x[14]).all()  # one item cannot be interpolated: it is repeated
+
+
+def test_classifier_class_weights_and_logit_adjustment():
+    from ganaug.training.classifier import TorchClassifier
+
+    x = np.random.default_rng(0).integers(0, 256, (12, 8, 8)).astype(np.uint8)
+    y = np.repeat([0, 1, 2], [8, 3, 1])
+    data = conditions._ArrayItems(ArrayDataset(x, y), conditions.ToModelInput())
+    weight, offset = TorchClassifier(class_weight="balanced", logit_adjust=1.0)._loss_terms(data, 3)
+    inverse = 1 / np.array([8, 3, 1])
+    np.testing.assert_allclose(weight.numpy(), inverse / inverse.mean(), rtol=1e-6)
+    np.testing.assert_allclose(offset.numpy(), np.log([8 / 12, 3 / 12, 1 / 12]), rtol=1e-6)
+    assert TorchClassifier()._loss_terms(data, 3) == (None, None)  # the plain loss, as before
+    _, fixed = TorchClassifier(logit_adjust=2.0, class_prior=[0.5, 0.25, 0.25])._loss_terms(data, 3)
+    np.testing.assert_allclose(fixed.numpy(), 2 * np.log([0.5, 0.25, 0.25]), rtol=1e-6)
+    plain = TorchClassifier(steps=3, device="cpu").fit(x, y).predict_proba(x)
+    adjusted = TorchClassifier(steps=3, device="cpu", logit_adjust=1.0).fit(x, y).predict_proba(x)
+    assert not np.allclose(plain, adjusted)
+    with pytest.raises(ValueError, match="one value per class"):
+        TorchClassifier(class_weight=[1.0, 2.0]).fit(x, y)
+
+
+def test_gan_fill_fills_every_class_and_the_stacked_prior_is_the_mixed_sets(digits):
+    from ganaug.augmenter import GANAugmenter
+
+    train = long_tail(digits, 10, seed=0)
+    aug = GANAugmenter(steps=2, batch_size=16, verbose=False).fit(train)
+    cell = conditions.Cell(10.0, 0, train, aug, 0)
+    config = EvalConfig(**TINY_LT)
+    full = conditions.condition_dataset("gan-fill+classical", cell, config)
+    assert (np.bincount(full.targets) == np.bincount(train.targets).max()).all()
+    half = conditions.condition_dataset("gan-fill+logit-adjusted", cell, config)
+    gap = np.bincount(train.targets).max() - np.bincount(train.targets)
+    assert len(half) - len(train) == round(gap.sum() / 2)
+    assert len(np.unique(np.bincount(half.targets))) > 1  # still imbalanced: the loss corrects the rest
+    ros = conditions.condition_dataset("ros+classical", cell, config)
+    assert (np.bincount(ros.targets) == np.bincount(train.targets).max()).all()
+
+
+def test_the_gate_uses_fold_gans_that_never_saw_their_validation_fold(monkeypatch, digits):
+    train = long_tail(digits, 10, seed=0)
+    gans, calls = [], []
+
+    class StubGAN:
+        n_steps_ = 40
+
+    def fake_gan(subset, config, seed):
+        gans.append((set(subset.indices.tolist()), config.gan.steps))
+        return StubGAN()
+
+    def fake_score(cond, cell, test, config, n_classes, classifier_factory=None, done=None):
+        calls.append((cond, cell.augmenter, set(test.indices.tolist()), config.classifier_steps))
+        return {"balanced_accuracy": 0.9 if cond == "gan-fill+classical" else 0.5 + 0.01 * len(cond), "seconds": 0}
+
+    monkeypatch.setattr(conditions, "train_gan", fake_gan)
+    monkeypatch.setattr(conditions, "train_and_score", fake_score)
+    cell = conditions.Cell(10.0, 0, train, StubGAN(), 0)
+    done = {"gan-fill+classical": {"balanced_accuracy": 0.7, "seconds": 3.0}}
+    result = conditions._lt_gated(cell, train, EvalConfig(**TINY_LT | {"classifier_steps": 40}), 10, done)
+    gate = result["gating"]
+    assert gate["chosen"] == "gan-fill+classical" and result["reused"] == "gan-fill+classical"
+    assert gate["best_non_generative"] == "logit-adjusted+classical" and gate["folds"] == 3
+    assert len(gans) == 3 and all(steps == 20 for _, steps in gans)  # half the cell GAN's 40 steps
+    for cond, aug, val, steps in calls:
+        assert steps == 20  # half the classifier budget
+        if cond == "gan-fill+classical":
+            assert not any(val & seen for seen, _ in gans if aug is not cell.augmenter and seen.isdisjoint(val))
+    fold_val = [val for cond, _, val, _ in calls if cond == "gan-fill+classical"]
+    assert all(any(seen.isdisjoint(val) and len(seen) + len(val) == len(train) for seen, _ in gans) for val in fold_val)
+
+
+def test_the_gate_stays_shut_unless_the_gan_beats_the_best_by_a_standard_error():
+    from ganaug.evaluation.gating import choose_condition
+
+    real = ArrayDataset(np.zeros((30, 4, 4), np.uint8), np.repeat([0, 1, 2], 10))
+    candidates, generative = ("real", "ros+classical", "gan-fill+classical"), ("gan-fill+classical",)
+
+    def scorer(folds):  # per fold: real, ros+classical, gan-fill+classical
+        scores = iter(np.ravel(folds))
+        return lambda train, cond, val: next(scores)
+
+    # The GAN is +1 point over the best on average but ±4 from fold to fold: the gate stays shut.
+    gate = choose_condition(real, scorer([[0.60, 0.50, 0.64], [0.62, 0.50, 0.58], [0.58, 0.50, 0.61]]), candidates, generative)
+    assert gate["best_non_generative"] == "real" and gate["chosen"] == "real"
+    assert "did not beat it" in gate["reason"] and gate["folds"] == 3
+    gate = choose_condition(real, scorer([[0.60, 0.50, 0.65], [0.62, 0.50, 0.68], [0.58, 0.50, 0.62]]), candidates, generative)
+    assert gate["chosen"] == "gan-fill+classical" and "beat real" in gate["reason"]
+
+
+def test_long_tail_grid_end_to_end_and_resumed(tmp_path):
+    config = EvalConfig(**TINY_LT | {"classifier_steps": 4, "conditions": ("real", "ros+classical", "logit-adjusted+classical")})
+    results = run_evaluation(config, tmp_path, progress=False)
+    assert results["scenario"] == "long-tail" and results["settings"]["test_balanced"]
+    assert sorted(p.name for p in (tmp_path / "cells").glob("*.json")) == ["r10_seed0.json", "r10_seed1.json"]
+    cell = results["cells"][0]
+    assert cell["validation"]["method"] == "CV (3 folds)" and set(cell["validation"]["balanced_accuracy"]) == set(config.conditions)
+    assert {"balanced_accuracy", "macro_f1", "gmean_recall", "rare3_recall"} <= set(cell["results"]["real"])
+    summary = results["summary"]
+    best = summary["best_non_generative"][0]
+    means = best["validation_balanced_accuracy"]
+    assert best["condition"] == max(means, key=means.get)  # chosen on validation scores, not the test set
+    gains = {(g["condition"], g["baseline"]) for g in summary["gains"]}
+    assert {(c, "best-non-generative") for c in config.conditions if c != best["condition"]} <= gains
+    assert all(row["imbalance"] == 10.0 and "per_class" not in row for row in summary["balanced_accuracy"])
+    again = run_evaluation(config, tmp_path, progress=False)  # every cell reused
+    assert [c["wall_seconds"] for c in again["cells"]] == [c["wall_seconds"] for c in results["cells"]]
