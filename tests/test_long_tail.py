@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -288,3 +290,51 @@ def test_long_tail_grid_end_to_end_and_resumed(tmp_path):
     assert all(row["imbalance"] == 10.0 and "per_class" not in row for row in summary["balanced_accuracy"])
     again = run_evaluation(config, tmp_path, progress=False)  # every cell reused
     assert [c["wall_seconds"] for c in again["cells"]] == [c["wall_seconds"] for c in results["cells"]]
+
+
+# -- the command line and the report ----------------------------------------------------------------
+
+
+def test_cli_runs_a_long_tailed_folder_as_it_is_and_the_report_says_what_to_use(tmp_path, digits):
+    from click.testing import CliRunner
+
+    from ganaug.cli import main
+
+    folder = _tail_folder(tmp_path / "tail", digits)
+    out = tmp_path / "run"
+    args = ["evaluate", "--scenario", "long-tail", "--dataset", f"folder:{folder}", "--conditions",
+            "real,ros+classical,logit-adjusted+classical,gan-fill+classical", "--seeds", "2", "--classifier-steps", "4",
+            "--steps", "2", "--no-metrics", "--device", "cpu", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "balanced accuracy % (mean ± std over seeds)" in result.output and "natural" in result.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["settings"]["imbalance"] == [] and results["settings"]["natural_imbalance"]
+    assert [c["imbalance"] for c in results["cells"]] == ["natural", "natural"]
+    md = (out / "report.md").read_text()
+    for text in ("## Which condition to use", "Its own imbalance: the best non-generative condition",
+                 "## Balanced accuracy", "## Paired gains in balanced accuracy", "vs best-non-generative (",
+                 "## Paired gains in the rarest three classes' recall", "per_class_recall.png",
+                 "the test split's own class mix"):
+        assert text in md, text
+    assert (out / "figures" / "per_class_recall.png").stat().st_size > 5000
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 2
+
+
+def test_cli_refuses_the_other_scenarios_flags():
+    from click.testing import CliRunner
+
+    from ganaug.cli import main
+
+    runner = CliRunner()
+    few = runner.invoke(main, ["evaluate", "--imbalance", "10", "--out", "x"])
+    assert few.exit_code == 2 and "--imbalance belongs to --scenario long-tail" in few.output
+    lt = runner.invoke(main, ["evaluate", "--scenario", "long-tail", "--per-class", "5", "--out", "x"])
+    assert lt.exit_code == 2 and "--per-class belongs to --scenario few-shot" in lt.output
+    bad = runner.invoke(main, ["evaluate", "--scenario", "long-tail", "--imbalance", "0.5", "--out", "x"])
+    assert bad.exit_code == 2 and "must be >= 1" in bad.output
+    wrong = runner.invoke(main, ["evaluate", "--scenario", "long-tail", "--conditions", "gan", "--out", "x"])
+    assert wrong.exit_code == 1 and "belong to another scenario" in wrong.output
+    help_text = " ".join(runner.invoke(main, ["evaluate", "--help"]).output.split())
+    assert "Not --ratio, which is synthetic items per real item" in help_text
