@@ -338,3 +338,150 @@ def test_cli_refuses_the_other_scenarios_flags():
     assert wrong.exit_code == 1 and "belong to another scenario" in wrong.output
     help_text = " ".join(runner.invoke(main, ["evaluate", "--help"]).output.split())
     assert "Not --ratio, which is synthetic items per real item" in help_text
+
+
+# -- GANResampler as an imbalanced-learn sampler (mixing.py) ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted_aug(digits):
+    from ganaug.augmenter import GANAugmenter
+
+    return GANAugmenter(steps=2, batch_size=16, verbose=False, seed=0).fit(digits)
+
+
+def _skewed(digits, counts=(40, 25, 12, 7, 7)):
+    keep = np.concatenate([np.flatnonzero(digits.targets == c)[:n] for c, n in enumerate(counts)])
+    return digits.data[keep].reshape(len(keep), -1), digits.targets[keep]
+
+
+STRATEGIES = ("auto", "minority", "not minority", "not majority", "all", {2: 30, 4: 8}, lambda y: {3: 40})
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=lambda s: s if isinstance(s, str) else type(s).__name__)
+def test_sampling_strategy_matches_imbalanced_learn(strategy, fitted_aug, digits):
+    from imblearn.over_sampling import RandomOverSampler
+
+    from ganaug.mixing import GANResampler
+
+    X, y = _skewed(digits)
+    ours = GANResampler(fitted_aug, sampling_strategy=strategy, image_shape=(8, 8))
+    X_res, y_res = ours.fit_resample(X, y)
+    theirs = RandomOverSampler(sampling_strategy=strategy, random_state=0).fit(X, y)
+    assert ours.sampling_strategy_ == theirs.sampling_strategy_
+    assert type(ours.sampling_strategy_).__name__ == "OrderedDict" and list(ours.sampling_strategy_) == sorted(ours.sampling_strategy_)
+    expected = np.bincount(y, minlength=5) + np.array([ours.sampling_strategy_.get(c, 0) for c in range(5)])
+    assert np.bincount(y_res).tolist() == expected.tolist() and len(X_res) == len(y_res)
+
+
+def test_binary_float_and_the_errors_are_imbalanced_learns(fitted_aug, digits):
+    from imblearn.over_sampling import RandomOverSampler
+
+    from ganaug.mixing import GANResampler
+
+    X, y = _skewed(digits, (40, 9))
+    for ratio in (0.5, 0.73, 1.0):
+        ours = GANResampler(fitted_aug, sampling_strategy=ratio).fit(X, y)
+        assert ours.sampling_strategy_ == RandomOverSampler(sampling_strategy=ratio).fit(X, y).sampling_strategy_
+    Xm, ym = _skewed(digits)
+    bad = [0.2, {9: 50}, {2: 3}, {2: -1}, lambda labels: {0: 1}]
+    for strategy in bad:
+        with pytest.raises(ValueError) as theirs:
+            RandomOverSampler(sampling_strategy=strategy).fit(*((X, y) if strategy == 0.2 else (Xm, ym)))
+        with pytest.raises(ValueError) as ours:
+            GANResampler(fitted_aug, sampling_strategy=strategy).fit(*((X, y) if strategy == 0.2 else (Xm, ym)))
+        assert str(ours.value) == str(theirs.value), strategy
+    # imbalanced-learn's parameter validation words these before its check_sampling_strategy
+    # can; ours are that function's messages.
+    for strategy, message in (("bogus", "When 'sampling_strategy' is a string, it needs to be one of"),
+                              (1.5, r"When 'sampling_strategy' is a float, it should be in the range \(0, 1\]"),
+                              ("majority", "'sampling_strategy'='majority' cannot be used with over-sampler.")):
+        with pytest.raises(ValueError, match=message):
+            GANResampler(fitted_aug, sampling_strategy=strategy).fit(Xm, ym)
+    with pytest.raises(ValueError, match="needs to have more than 1 class"):
+        GANResampler(fitted_aug).fit(X, np.zeros(len(X), int))
+    # ganaug's float for more classes, where imbalanced-learn refuses one: every class to ceil(r × majority).
+    assert GANResampler(fitted_aug, sampling_strategy=0.5).fit(Xm, ym).sampling_strategy_ == {1: 0, 2: 8, 3: 13, 4: 13}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_prefit_augmenter_survives_clone_and_is_never_refit(fitted_aug, digits, monkeypatch):
+    from imblearn.pipeline import Pipeline
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    from ganaug.augmenter import GANAugmenter
+    from ganaug.mixing import GANResampler
+
+    resampler = GANResampler(augmenter=fitted_aug, prefit=True, image_shape=(8, 8))
+    copy = clone(resampler)
+    assert copy.augmenter is fitted_aug and copy.get_params(deep=False).keys() == resampler.get_params(deep=False).keys()
+    with pytest.warns(UserWarning, match="pass prefit=True"):
+        assert not hasattr(clone(GANResampler(fitted_aug)).augmenter, "generator_")
+    with pytest.raises(ValueError, match="prefit=True needs a fitted augmenter"):
+        GANResampler(GANAugmenter(), prefit=True).fit(*_skewed(digits))
+    fits = []
+    original = GANAugmenter.fit
+    monkeypatch.setattr(GANAugmenter, "fit", lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
+    X, y = _skewed(digits)
+    pipe = Pipeline([("gan", resampler), ("clf", LogisticRegression(max_iter=200))]).fit(X, y)
+    assert pipe.named_steps["gan"].augmenter_ is fitted_aug and pipe.predict(X[:5]).shape == (5,)
+    scores = cross_val_score(pipe, X, y, cv=2)
+    assert len(scores) == 2 and fits == []  # no GAN trained, in the pipeline or in any fold
+
+
+# -- benchmarks/long_tail.py and benchmarks/headline.py ---------------------------------------------
+
+
+def _benchmark(name: str):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_headline_rows_from_the_committed_few_shot_results_and_a_long_tail_file(tmp_path):
+    import shutil
+
+    headline = _benchmark("headline")
+    results = _benchmark("long_tail").HERE / "results"
+    for p in results.glob("accuracy_*_*.json"):
+        shutil.copyfile(p, tmp_path / p.name)
+    few = headline.few_shot_rows(tmp_path)
+    assert {(r["dataset"], r["condition"]) for r in few} == {
+        (d, c) for d in ("digits", "mnist5k") for c in ("gan+classical", "gan-gated")}
+    assert {r["setting"] for r in few} == {"5/class", "10/class", "20/class", "50/class"}
+    assert all(r["baseline"] == "classical" and r["metric"] == "accuracy" and r["seeds"] == 5 for r in few)
+    gain = {"imbalance": 50.0, "condition": "lt-gated", "baseline": "best-non-generative", "baseline_condition": "ros+classical",
+            "n": 5, "mean": 0.021, "ci_low": 0.004, "ci_high": 0.038}
+    (tmp_path / "long_tail_toy.json").write_text(json.dumps(
+        {"settings": {"dataset": "toy"}, "summary": {"gains": [gain], "rare3_gains": [gain | {"mean": 0.06}]}}))
+    lt = headline.long_tail_rows(tmp_path)
+    assert lt[0] == {"scenario": "long-tail", "dataset": "toy", "setting": "ratio 50", "condition": "lt-gated",
+                     "baseline": "best-non-generative", "baseline_condition": "ros+classical",
+                     "metric": "balanced accuracy", "gain": 2.1, "ci": [0.4, 3.8], "seeds": 5, "source": "long_tail_toy.json"}
+    assert lt[1]["metric"] == "rarest-three recall" and lt[1]["gain"] == 6.0
+
+
+def test_long_tail_benchmark_settings_and_partial_cells(tmp_path):
+    bench = _benchmark("long_tail")
+    import argparse
+
+    args = argparse.Namespace(dataset="digits", imbalance="10,20", seeds=2, seed_list=None, conditions="real,lt-gated",
+                              classifier="cnn", classifier_steps=20, ratio=1.0, steps=10, gan="{}", no_metrics=True,
+                              device="cpu")
+    config = bench.config_from(args)
+    assert config.scenario == "long-tail" and config.imbalance == (10.0, 20.0) and config.gan.steps == 10
+    assert bench.config_from(argparse.Namespace(**vars(args) | {"imbalance": "natural"})).imbalance == ()
+    places = bench.Places(str(tmp_path), "long_tail_digits")
+    cell = {"imbalance": 20.0, "seed": 1, "results": {}}
+    bench.save_partial(places, cell, {"settings": {}})
+    assert (tmp_path / "partial" / "long_tail_digits" / "r20_seed1.json").is_file()
+    assert bench.resume_partial(places) == 1 and (places.run / "cells" / "r20_seed1.json").is_file()
+    bench._drop_partial(places, [cell])
+    assert not places.partial.exists()
