@@ -486,20 +486,13 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
     _device(device)
     source = ctx.get_parameter_source
     if quick:
-        if source("per_class").name == "DEFAULT":
-            per_class = QUICK["per_class"]
-        if source("seeds").name == "DEFAULT":
-            seeds = QUICK["seeds"]
-        if steps is None:
-            steps = QUICK["steps"]
-        if source("classifier_steps").name == "DEFAULT":
-            classifier_steps = QUICK["classifier_steps"]
+        per_class, seeds, steps, classifier_steps = _quick(source, per_class, seeds, steps, classifier_steps)
     gan = _gan_config(config_path, steps=steps, loss=loss, conditioning=conditioning)
     imbalance = _scenario_grid(scenario, dataset, imbalance, source("per_class").name != "DEFAULT")
     config = EvalConfig(
         dataset=dataset, root=root, download=download, per_class=per_class,
         seeds=tuple(range(first_seed, first_seed + seeds)),
-        conditions=tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions else None,
+        conditions=tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions is not None else None,
         classifier=classifier, classifier_steps=classifier_steps, ratio=ratio, gan=gan,
         metrics=not no_metrics, device=device, scenario=scenario, imbalance=imbalance,
     )
@@ -528,6 +521,18 @@ def _scenario_grid(scenario: str, dataset: str, imbalance: tuple[float, ...] | N
     if imbalance is None:
         return () if dataset.lower().startswith(OWN_IMBALANCE) else (10.0, 50.0)
     return imbalance
+
+
+def _quick(source: Callable, per_class: tuple[int, ...], seeds: int, steps: int | None,
+           classifier_steps: int) -> tuple[tuple[int, ...], int, int, int]:
+    """``--quick``'s sizes for every one of these options left at its default."""
+    default = lambda name: source(name).name == "DEFAULT"  # noqa: E731
+    return (
+        QUICK["per_class"] if default("per_class") else per_class,
+        QUICK["seeds"] if default("seeds") else seeds,
+        QUICK["steps"] if steps is None else steps,
+        QUICK["classifier_steps"] if default("classifier_steps") else classifier_steps,
+    )
 
 
 def _print_summary(results: dict) -> None:
