@@ -20,7 +20,12 @@ import numpy as np
 from click.core import ParameterSource
 
 from ganaug.evaluation.classifiers import CLASSIFIERS
-from ganaug.evaluation.config import CONDITIONS, OPTIONAL_CONDITIONS
+from ganaug.evaluation.config import (
+    CONDITIONS,
+    LONG_TAIL_CONDITIONS,
+    LONG_TAIL_OPTIONAL,
+    OPTIONAL_CONDITIONS,
+)
 from ganaug.training.checkpoint import CHECKPOINT_EVERY, CHECKPOINT_SECONDS
 from ganaug.training.config import CONDITIONING, GANConfig
 from ganaug.training.losses import LOSSES
@@ -388,21 +393,46 @@ def _int_list(ctx: click.Context, param: click.Parameter, value: str) -> tuple[i
     return items
 
 
+def _ratio_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    if value.strip().lower() == "natural":
+        return ()
+    try:
+        items = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated ratios like 10,50 or 'natural', got {value!r}") from None
+    if not items or min(items) < 1:
+        raise click.BadParameter(f"imbalance ratios (largest class / smallest) must be >= 1, got {value!r}")
+    return items
+
+
 QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
+# Sources that may be long-tailed as they are: without --imbalance the scenario takes them whole.
+OWN_IMBALANCE = ("folder:", "npz:")
 
 
 @main.command()
 @with_dataset_options
+@click.option("--scenario", type=click.Choice(["few-shot", "long-tail"]), default="few-shot", show_default=True,
+              help="few-shot: n images per class train the GAN and the classifier; long-tail: both train on a "
+                   "long-tailed set, scored on a balanced test set by balanced accuracy.")
 @click.option("--per-class", default="5,10,20", show_default=True, callback=_int_list, metavar="N1,N2,…",
-              help="Real training images per class (one grid row each).")
+              help="Few-shot: real training images per class (one grid row each).")
+@click.option("--imbalance", default=None, callback=_ratio_list, metavar="R1,R2,…|natural",
+              help="Long-tail: imbalance ratios (largest class / smallest) of the long-tailed training sets, one "
+                   "grid row each; 'natural' takes the data with their own imbalance, whole. Not --ratio, which "
+                   "is synthetic items per real item. [default: 10,50; natural for folder: and npz: data]")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Number of seeds; each redraws the subset, the GAN and the classifier init.")
 @click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seeds run are FIRST..FIRST+N-1, so another set of seeds can be added to a study.")
-@click.option("--conditions", default=",".join(CONDITIONS), show_default=True, metavar="C1,C2,…",
-              help="Any of: " + ", ".join(CONDITIONS) + "; opt-in: " + ", ".join(OPTIONAL_CONDITIONS)
+@click.option("--conditions", default=None, metavar="C1,C2,…",
+              help="Few-shot: any of " + ", ".join(CONDITIONS) + "; opt-in: " + ", ".join(OPTIONAL_CONDITIONS)
                    + " (gan-gated: gan+classical at a ratio chosen by cross-validation, 0 = classical; slower; "
-                     "gan-filtered: judge + copy screening).")
+                     "gan-filtered: judge + copy screening). Long-tail: any of " + ", ".join(LONG_TAIL_CONDITIONS)
+                   + "; opt-in: " + ", ".join(LONG_TAIL_OPTIONAL) + " (needs imbalanced-learn). "
+                   "[default: the scenario's, all but the opt-in ones]")
 @click.option("--classifier", type=click.Choice(CLASSIFIERS), default="cnn", show_default=True)
 @click.option("--classifier-steps", type=click.IntRange(min=1), default=400, show_default=True,
               help="Optimiser steps per classifier (the same budget in every condition).")
@@ -422,8 +452,9 @@ QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
 @quiet_option
 @click.pass_context
 @user_errors
-def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool, per_class: tuple[int, ...],
-             seeds: int, first_seed: int, conditions: str, classifier: str, classifier_steps: int, ratio: float,
+def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool, scenario: str,
+             per_class: tuple[int, ...], imbalance: tuple[float, ...] | None,
+             seeds: int, first_seed: int, conditions: str | None, classifier: str, classifier_steps: int, ratio: float,
              steps: int | None, loss: str | None, conditioning: str | None, config_path: str | None,
              no_metrics: bool, quick: bool,
              no_report: bool, device: str, out: str, overwrite: bool, quiet: bool) -> None:
@@ -431,7 +462,10 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
 
     For every (real images per class, seed): draw the few-shot subset, pretrain a GAN on it
     alone, train the same classifier under each condition, and test on held-out real data
-    that neither saw. Writes DIR/eval_config.json, DIR/results.json, DIR/report.md and
+    that neither saw. With --scenario long-tail: for every (imbalance ratio, seed) draw a
+    long-tailed training set, pretrain the GAN on all of it and compare the GAN conditions with
+    random oversampling, class re-weighting and logit adjustment by balanced accuracy on a
+    balanced test set. Writes DIR/eval_config.json, DIR/results.json, DIR/report.md and
     DIR/report.html. A rerun with the same settings and data skips the cells already in
     DIR/cells (its sizes, seeds and conditions may differ); a DIR holding a run with other
     settings or data is refused unless --overwrite is given.
@@ -441,6 +475,8 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
       ganaug evaluate --dataset digits --out runs/eval
       ganaug evaluate --quick --out runs/smoke
       ganaug evaluate --dataset mnist5k --per-class 5,10,20,50 --seeds 5 --out runs/m5k
+      ganaug evaluate --scenario long-tail --imbalance 10,50 --dataset mnist5k --out runs/lt
+      ganaug evaluate --scenario long-tail --dataset folder:my_images --out runs/mine
     """
     import sys
 
@@ -450,20 +486,15 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
     _device(device)
     source = ctx.get_parameter_source
     if quick:
-        if source("per_class").name == "DEFAULT":
-            per_class = QUICK["per_class"]
-        if source("seeds").name == "DEFAULT":
-            seeds = QUICK["seeds"]
-        if steps is None:
-            steps = QUICK["steps"]
-        if source("classifier_steps").name == "DEFAULT":
-            classifier_steps = QUICK["classifier_steps"]
+        per_class, seeds, steps, classifier_steps = _quick(source, per_class, seeds, steps, classifier_steps)
     gan = _gan_config(config_path, steps=steps, loss=loss, conditioning=conditioning)
+    imbalance = _scenario_grid(scenario, dataset, imbalance, source("per_class").name != "DEFAULT")
     config = EvalConfig(
         dataset=dataset, root=root, download=download, per_class=per_class,
         seeds=tuple(range(first_seed, first_seed + seeds)),
-        conditions=tuple(c.strip() for c in conditions.split(",") if c.strip()), classifier=classifier,
-        classifier_steps=classifier_steps, ratio=ratio, gan=gan, metrics=not no_metrics, device=device,
+        conditions=tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions is not None else None,
+        classifier=classifier, classifier_steps=classifier_steps, ratio=ratio, gan=gan,
+        metrics=not no_metrics, device=device, scenario=scenario, imbalance=imbalance,
     )
     started = time.perf_counter()
     results = run_evaluation(config, out, progress=not quiet, command="ganaug " + " ".join(sys.argv[1:]),
@@ -478,17 +509,49 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
         _echo(quiet, f"report: {md} and {html}")
 
 
+def _scenario_grid(scenario: str, dataset: str, imbalance: tuple[float, ...] | None,
+                   per_class_given: bool) -> tuple[float, ...]:
+    """The long-tail grid's ratios (() = the data's own imbalance); refuses the other scenario's flag."""
+    if scenario == "few-shot":
+        if imbalance is not None:
+            raise click.UsageError("--imbalance belongs to --scenario long-tail (few-shot runs over --per-class)")
+        return (10.0, 50.0)
+    if per_class_given:
+        raise click.UsageError("--per-class belongs to --scenario few-shot (long-tail runs over --imbalance)")
+    if imbalance is None:
+        return () if dataset.lower().startswith(OWN_IMBALANCE) else (10.0, 50.0)
+    return imbalance
+
+
+def _quick(source: Callable, per_class: tuple[int, ...], seeds: int, steps: int | None,
+           classifier_steps: int) -> tuple[tuple[int, ...], int, int, int]:
+    """``--quick``'s sizes for every one of these options left at its default."""
+    default = lambda name: source(name).name == "DEFAULT"  # noqa: E731
+    return (
+        QUICK["per_class"] if default("per_class") else per_class,
+        QUICK["seeds"] if default("seeds") else seeds,
+        QUICK["steps"] if steps is None else steps,
+        QUICK["classifier_steps"] if default("classifier_steps") else classifier_steps,
+    )
+
+
 def _print_summary(results: dict) -> None:
-    rows = results["summary"]["accuracy"]
-    conditions = results["settings"]["conditions"]
-    click.echo("accuracy % (mean ± std over seeds)")
-    click.echo("n/class  " + "".join(f"{c:>16}" for c in conditions))
-    for n in results["settings"]["per_class"]:
-        cells = {r["condition"]: r for r in rows if r["per_class"] == n}
-        line = "".join(
-            f"{100 * cells[c]['mean']:>9.1f} ± {100 * (cells[c]['std'] or 0):4.1f}" for c in conditions
-        )
-        click.echo(f"{n:>7}  {line}")
+    long_tail = results.get("scenario") == "long-tail"
+    key, label = ("imbalance", "ratio") if long_tail else ("per_class", "n/class")
+    rows = results["summary"]["balanced_accuracy" if long_tail else "accuracy"]
+    conditions = [c for c in results["settings"]["conditions"] if any(r["condition"] == c for r in rows)]
+    settings = results["settings"]["per_class"] if not long_tail else list(dict.fromkeys(r[key] for r in rows))
+    width = {c: max(16, len(c) + 2) for c in conditions}
+    click.echo(f"{'balanced accuracy' if long_tail else 'accuracy'} % (mean ± std over seeds)")
+    click.echo(f"{label:<7}  " + "".join(f"{c:>{width[c]}}" for c in conditions))
+    for n in settings:
+        cells = {r["condition"]: r for r in rows if r[key] == n}
+        line = "".join(f"{_mean_std(cells[c]):>{width[c]}}" for c in conditions)
+        click.echo(f"{f'{n:g}' if isinstance(n, float) else n:>7}  {line}")
+
+
+def _mean_std(row: dict) -> str:
+    return f"{100 * row['mean']:.1f} ± {100 * (row['std'] or 0):4.1f}"
 
 
 @main.command()

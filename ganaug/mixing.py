@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,13 @@ from sklearn.base import BaseEstimator, clone
 from torch.utils.data import DataLoader, Dataset
 
 from ganaug.augmenter import GANAugmenter
-from ganaug.data.datasets import apply_transform, image_to_uint8, is_albumentations, raw_items, shared_transforms
+from ganaug.data.datasets import (
+    apply_transform,
+    image_to_uint8,
+    is_albumentations,
+    raw_items,
+    shared_transforms,
+)
 from ganaug.data.pixels import model_to_uint8, to_uint8
 
 
@@ -487,16 +495,33 @@ def _check_units(X: np.ndarray, augmenter: GANAugmenter) -> None:
 
 
 class GANResampler(BaseEstimator):
-    """Over-sample image arrays with a GAN, imbalanced-learn style.
+    """Over-sample image arrays with a GAN, as an imbalanced-learn sampler.
+
+    Works where imbalanced-learn's samplers do: ``fit_resample``, ``sampling_strategy_``, and as
+    a step of ``imblearn.pipeline.Pipeline`` (the resampling runs in ``fit`` only, so a
+    pipeline's ``predict`` and cross-validation scoring see real data alone).
 
     Args:
-        augmenter: a `GANAugmenter`; fitted ones are used as they are, unfitted ones are cloned
-            and fitted on ``(X, y)``. ``None`` fits a default one.
-        sampling_strategy: ``"auto"``/``"not majority"`` (every class up to the majority's
-            count), ``"all"`` (same, majority included), a float r (every class up to
-            r × majority), a dict ``{label: final count}`` or a callable ``y -> dict``.
+        augmenter: a `GANAugmenter` (or a `FilteredAugmenter`); fitted ones are used as they
+            are, unfitted ones are cloned and fitted on ``(X, y)``. ``None`` fits a default one.
+        sampling_strategy: what to generate, with imbalanced-learn's meaning and errors:
+            ``"auto"`` / ``"not majority"`` (every class but the majority up to its count),
+            ``"not minority"``, ``"minority"``, ``"all"`` (``"balance"`` is an older ganaug
+            name for it); a dict ``{label: final count}``; a callable ``y -> dict``. A float r
+            keeps ganaug's meaning, which for two classes is imbalanced-learn's (the minority
+            up to int(r × majority), an error if that removes items) and, for more classes,
+            where imbalanced-learn refuses a float, brings every class up to ceil(r × majority),
+            leaving classes already there as they are.
         image_shape: ``(H, W)`` or ``(H, W, C)`` when ``X`` holds flattened rows.
-        random_state: seed of the augmenter and of the draw.
+        random_state: seed of the augmenter (when it is fitted here) and of the draw.
+        prefit: the augmenter is fitted and used as it is, never refit: it survives
+            ``sklearn.base.clone``, so cross-validation over a pipeline does not train a GAN per
+            fold. (A GANAugmenter's own clone drops its fitted state: without ``prefit`` a
+            cloned resampler trains a new GAN in every fold.)
+
+    Attributes:
+        sampling_strategy_: ``OrderedDict`` ``{label: items generated}``, as imbalanced-learn's.
+        augmenter_: the augmenter that drew the samples.
     """
 
     def __init__(
@@ -505,59 +530,81 @@ class GANResampler(BaseEstimator):
         sampling_strategy: Any = "auto",
         image_shape: tuple[int, ...] | None = None,
         random_state: int = 0,
+        prefit: bool = False,
     ) -> None:
         self.augmenter = augmenter
         self.sampling_strategy = sampling_strategy
         self.image_shape = image_shape
         self.random_state = random_state
+        self.prefit = prefit
 
-    def _targets(self, y: np.ndarray) -> dict[Any, int]:
+    def __sklearn_clone__(self) -> GANResampler:
+        """A prefit resampler's clone keeps the fitted augmenter itself (the other settings are
+        cloned as scikit-learn does); any other is cloned as usual."""
+        if not self.prefit:
+            aug = self.augmenter
+            if isinstance(aug, GANAugmenter) and hasattr(aug, "generator_"):
+                warnings.warn(
+                    "cloning a GANResampler drops its augmenter's fitted state: the clone trains a new GAN in "
+                    "fit_resample (in every fold of a cross-validation); pass prefit=True to keep the fitted one",
+                    stacklevel=2,
+                )
+            return super().__sklearn_clone__()
+        params = self.get_params(deep=False)
+        aug = params.pop("augmenter")
+        return type(self)(augmenter=aug, **{k: clone(v, safe=False) for k, v in params.items()})
+
+    def _targets(self, y: np.ndarray) -> OrderedDict:
+        """``{label: items to generate}`` for ``y``, as imbalanced-learn's check_sampling_strategy."""
         values, counts = np.unique(y, return_counts=True)
+        if len(values) <= 1:
+            raise ValueError(f"The target 'y' needs to have more than 1 class. Got {len(values)} class instead")
         have = dict(zip(values.tolist(), counts.tolist(), strict=True))
-        top = int(counts.max())
         s = self.sampling_strategy
-        if callable(s):
-            s = s(y)
         if isinstance(s, str):
-            if s not in ("auto", "not majority", "all", "balance"):
-                raise ValueError(f"unknown sampling_strategy {s!r}")
-            return {c: top - n for c, n in have.items()}
-        if isinstance(s, float | int) and not isinstance(s, bool):
-            if not 0 < s <= 1:
-                raise ValueError(f"a float sampling_strategy must lie in (0, 1], got {s}")
-            goal = int(np.ceil(s * top))
-            return {c: max(0, goal - n) for c, n in have.items()}
-        if isinstance(s, dict):
-            out = {}
-            for c, want in s.items():
-                if c not in have:
-                    raise ValueError(f"sampling_strategy names class {c!r}, which y does not hold")
-                if want < have[c]:
-                    raise ValueError(
-                        f"sampling_strategy asks {want} items of class {c!r}, which already has "
-                        f"{have[c]}; an over-sampler only adds"
-                    )
-                out[c] = int(want - have[c])
-            return out
-        raise ValueError(f"sampling_strategy must be a string, float, dict or callable, got {type(s).__name__}")
+            out = _named_strategy(s, have)
+        elif isinstance(s, dict):
+            out = _dict_strategy(s, have)
+        elif isinstance(s, Real) and not isinstance(s, bool):
+            out = _float_strategy(float(s), have)
+        elif callable(s):
+            out = _dict_strategy(s(y), have)
+        else:
+            raise ValueError(f"sampling_strategy must be a string, float, dict or callable, got {type(s).__name__}")
+        return OrderedDict(sorted(out.items()))
 
-    def fit_resample(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``X`` and ``y`` with synthetic rows appended, in ``X``'s shape and dtype."""
-        X = np.asarray(X)
-        y = np.asarray(y)
+    def _fitted_augmenter(self, X: np.ndarray, y: np.ndarray) -> GANAugmenter:
         aug = self.augmenter
+        if self.prefit:
+            if aug is None or (isinstance(aug, GANAugmenter) and not hasattr(aug, "generator_")):
+                raise ValueError("prefit=True needs a fitted augmenter: fit it first, or GANAugmenter.load a checkpoint")
+            return aug
         if aug is None:
             aug = GANAugmenter(seed=self.random_state, verbose=False)
         if not hasattr(aug, "generator_"):
             aug = clone(aug).set_params(seed=self.random_state)
             aug.fit(X, y, image_shape=self.image_shape if X.ndim == 2 else None)
+        return aug
+
+    def fit(self, X: Any, y: Any) -> GANResampler:
+        """Check the strategy and fit the augmenter when it needs it; ``fit_resample`` does this too."""
+        X, y = np.asarray(X), np.asarray(y)
+        self.sampling_strategy_ = self._targets(y)
+        self.augmenter_ = self._fitted_augmenter(X, y)
+        return self
+
+    def fit_resample(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``X`` and ``y`` with synthetic rows appended, in ``X``'s shape and dtype."""
+        X = np.asarray(X)
+        y = np.asarray(y)
+        need = self._targets(y)  # a bad strategy fails before any GAN trains
+        aug = self._fitted_augmenter(X, y)
         self.augmenter_ = aug
         _check_layout(X, aug)
         if y.ndim != 1 or len(y) != len(X):
             raise ValueError(f"X holds {len(X)} images but y is shaped {y.shape}: pass one label per image")
         check_label_mapping(y, aug)
         _check_units(X, aug)
-        need = self._targets(y)
         labels = np.concatenate([np.full(n, c) for c, n in need.items() if n > 0] or [np.zeros(0)])
         self.sampling_strategy_ = need
         if len(labels) == 0:
@@ -565,3 +612,63 @@ class GANResampler(BaseEstimator):
         images, labels = aug.sample(len(labels), labels=labels.astype(y.dtype), seed=self.random_state)
         images = images.reshape(len(images), *X.shape[1:]).astype(X.dtype)
         return np.concatenate([X, images]), np.concatenate([y, labels.astype(y.dtype)])
+
+
+_NAMED = ("minority", "not minority", "not majority", "all", "auto")
+
+
+def _named_strategy(name: str, have: dict) -> dict:
+    """imbalanced-learn's named over-sampling targets: classes up to the majority's count."""
+    top = max(have.values())
+    majority, minority = max(have, key=have.get), min(have, key=have.get)
+    if name == "majority":
+        raise ValueError("'sampling_strategy'='majority' cannot be used with over-sampler.")
+    if name not in (*_NAMED, "balance"):
+        raise ValueError(
+            f"When 'sampling_strategy' is a string, it needs to be one of {list(_NAMED)}. Got '{name}' instead."
+        )
+    keep = {
+        "minority": lambda c: c == minority, "not minority": lambda c: c != minority,
+        "not majority": lambda c: c != majority, "auto": lambda c: c != majority,
+    }.get(name, lambda c: True)
+    return {c: top - n for c, n in have.items() if keep(c)}
+
+
+def _dict_strategy(wanted: Any, have: dict) -> dict:
+    """``{label: final count}`` → ``{label: items to generate}``, with imbalanced-learn's errors."""
+    if not isinstance(wanted, dict):
+        raise ValueError(f"a sampling_strategy callable must return a dict, got {type(wanted).__name__}")
+    missing = set(wanted) - set(have)
+    if missing:
+        raise ValueError(f"The {missing} target class is/are not present in the data.")
+    if any(n < 0 for n in wanted.values()):
+        raise ValueError(
+            f"The number of samples in a class cannot be negative.'sampling_strategy' contains some negative value: {wanted}"
+        )
+    out = {}
+    for c, n in wanted.items():
+        if n < have[c]:
+            raise ValueError(
+                "With over-sampling methods, the number of samples in a class should be greater or equal to the "
+                f"original number of samples. Originally, there is {have[c]} samples and {n} samples are asked."
+            )
+        out[c] = int(n - have[c])
+    return out
+
+
+def _float_strategy(ratio: float, have: dict) -> dict:
+    """Classes up to ``ratio`` × the majority's count: imbalanced-learn's rule for two classes,
+    ganaug's (ceil, classes already there untouched) for more."""
+    if ratio <= 0 or ratio > 1:
+        raise ValueError(f"When 'sampling_strategy' is a float, it should be in the range (0, 1]. Got {ratio} instead.")
+    top, majority = max(have.values()), max(have, key=have.get)
+    if len(have) == 2:
+        out = {c: int(top * ratio - n) for c, n in have.items() if c != majority}
+        if any(n <= 0 for n in out.values()):
+            raise ValueError(
+                "The specified ratio required to remove samples from the minority class while trying to generate "
+                "new samples. Please increase the ratio."
+            )
+        return out
+    goal = int(np.ceil(ratio * top))
+    return {c: max(0, goal - n) for c, n in have.items() if c != majority}

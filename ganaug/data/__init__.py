@@ -8,7 +8,7 @@ from ganaug.data.datasets import (
 )
 from ganaug.data.pixels import from_uint8, model_to_images, model_to_uint8, to_model, to_uint8
 from ganaug.data.sources import dataset_names, default_root, load_dataset
-from ganaug.data.splits import few_shot, imbalance
+from ganaug.data.splits import few_shot, imbalance, imbalance_ratio, long_tail, long_tail_counts
 from ganaug.data.validation import validate_images, validate_labels
 
 __all__ = [
@@ -23,7 +23,10 @@ __all__ = [
     "model_to_images",
     "model_to_uint8",
     "imbalance",
+    "imbalance_ratio",
     "load_dataset",
+    "long_tail",
+    "long_tail_counts",
     "to_model",
     "to_uint8",
     "validate_images",

@@ -2,7 +2,9 @@
 
 Every condition of a cell trains the same classifier (same initial weights, same step budget);
 only its training data differ: real, classically augmented, mixed with GAN samples, GAN samples
-only, gated (ratio chosen by cross-validation) or filtered.
+only, gated (ratio chosen by cross-validation) or filtered. The long-tail scenario's conditions
+differ in their data (oversampled, SMOTE, GAN-filled) or in their loss (class weights, logit
+adjustment); its gate (``lt-gated``) chooses among them by cross-validation.
 """
 
 from __future__ import annotations
@@ -21,8 +23,14 @@ from ganaug.augmenter import GANAugmenter
 from ganaug.data import ArrayDataset
 from ganaug.evaluation.augment import ToModelInput, augmented_copies, classical_augmentation
 from ganaug.evaluation.classifiers import sklearn_classifier
-from ganaug.evaluation.config import GAN_CONDITIONS, EvalConfig
-from ganaug.evaluation.gating import choose_ratio
+from ganaug.evaluation.config import GAN_CONDITIONS, NON_GENERATIVE, EvalConfig
+from ganaug.evaluation.gating import choose_condition, choose_ratio, cross_validate
+from ganaug.evaluation.imbalanced import (
+    fill_ratio,
+    oversample_positions,
+    rarest_classes,
+    smote_arrays,
+)
 from ganaug.filtering import FilteredAugmenter
 from ganaug.mixing import SyntheticMixDataset
 from ganaug.training.classifier import TorchClassifier
@@ -47,6 +55,10 @@ class _ArrayItems(Dataset):
 
     def __len__(self) -> int:
         return len(self.data)
+
+    @property
+    def targets(self) -> np.ndarray:
+        return self.data.targets
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         return self.transform(self.data.data[i]), int(self.data.targets[i])
@@ -81,6 +93,8 @@ def condition_dataset(cond: str, cell: Cell, config: EvalConfig) -> Dataset:
     transform = classical if "classical" in cond else plain
     if cond in ("real", "classical"):
         return _ArrayItems(cell.subset, transform)
+    if cond in LONG_TAIL_TRAINING:
+        return _long_tail_dataset(cond, cell, classical)
     if cond == "synthetic":
         ratio = max(1.0, config.ratio)
         return _SyntheticOnly(SyntheticMixDataset(cell.subset, cell.augmenter, ratio, transform=plain, seed=cell.seed))
@@ -105,33 +119,62 @@ def condition_arrays(cond: str, cell: Cell, config: EvalConfig) -> tuple[np.ndar
     return np.concatenate(parts_x), np.concatenate(parts_y)
 
 
-def score(predicted: np.ndarray, test: ArrayDataset, n_classes: int) -> dict[str, Any]:
+def score(predicted: np.ndarray, test: ArrayDataset, n_classes: int, rare: np.ndarray | None = None) -> dict[str, Any]:
+    """Accuracy, per-class accuracy (= recall) and the class-balanced scores.
+
+    ``balanced_accuracy`` is the mean per-class recall (ACSA), ``macro_f1`` the mean per-class
+    F1, ``gmean_recall`` the geometric mean of the recalls (0 when one class is never
+    recognised); classes absent from the test set are left out of all three. With ``rare``
+    (class indices), ``rare3_recall`` is their mean recall.
+    """
     correct = predicted == test.targets
     per_class = [float(correct[test.targets == c].mean()) for c in range(n_classes)]
-    return {"accuracy": float(correct.mean()), "per_class_accuracy": per_class}
+    present = np.isin(np.arange(n_classes), test.targets)
+    recall = np.array(per_class)[present]
+    tp = np.array([np.sum(correct & (test.targets == c)) for c in range(n_classes)])[present]
+    predicted_n = np.bincount(predicted, minlength=n_classes)[present]
+    actual_n = np.bincount(test.targets, minlength=n_classes)[present]
+    f1 = np.divide(2 * tp, predicted_n + actual_n, out=np.zeros(len(tp)), where=predicted_n + actual_n > 0)
+    out = {
+        "accuracy": float(correct.mean()), "per_class_accuracy": per_class,
+        "balanced_accuracy": float(recall.mean()), "macro_f1": float(f1.mean()),
+        "gmean_recall": float(np.exp(np.mean(np.log(recall))) if recall.min() > 0 else 0.0),
+    }
+    if rare is not None:
+        out["rare3_recall"] = float(np.mean([per_class[c] for c in rare]))
+    return out
 
 
 def train_and_score(
     cond: str, cell: Cell, test: ArrayDataset, config: EvalConfig, n_classes: int,
-    classifier_factory: Callable[[int], Any] | None = None,
+    classifier_factory: Callable[[int], Any] | None = None, done: dict[str, dict] | None = None,
 ) -> dict[str, Any]:
-    """Train the downstream classifier under one condition and score it on the test set."""
+    """Train the downstream classifier under one condition and score it on the test set.
+
+    ``done``: the cell's results so far; the gate reuses the one of the condition it chose.
+    """
     if cond == "gan-gated":
         return _gated(cell, test, config, n_classes, classifier_factory)
+    if cond == "lt-gated":
+        return _lt_gated(cell, test, config, n_classes, done or {})
     if cond == "gan-filtered":
         screened = FilteredAugmenter(cell.augmenter, cell.subset.data, cell.subset.targets, seed=cell.seed)
         result = train_and_score("gan", dataclasses.replace(cell, augmenter=screened), test, config, n_classes, classifier_factory)
         return result | {"filter": dict(screened.stats)}
     started = time.perf_counter()
     if classifier_factory is not None or config.classifier in ("logreg", "svc"):
+        if cond in LONG_TAIL_TRAINING:
+            raise ValueError(f"{cond} trains a torch classifier (cnn or mlp), not {config.classifier} or a factory")
         clf = classifier_factory(cell.seed) if classifier_factory else sklearn_classifier(config.classifier, cell.seed)
         x, y = condition_arrays(cond, cell, config)
         predicted = np.asarray(clf.fit(x, y).predict(test.data))
     else:
-        clf = TorchClassifier(config.classifier, steps=config.classifier_steps, seed=cell.seed, device=config.device)
+        clf = TorchClassifier(config.classifier, steps=config.classifier_steps, seed=cell.seed, device=config.device,
+                              **LONG_TAIL_TRAINING.get(cond, {}))
         clf.fit_dataset(condition_dataset(cond, cell, config), cell.subset.image_shape, n_classes)
         predicted = clf.predict(test.data)
-    return score(predicted, test, n_classes) | {"seconds": round(time.perf_counter() - started, 2)}
+    rare = rarest_classes(cell.subset.targets, n_classes) if config.scenario == "long-tail" else None
+    return score(predicted, test, n_classes, rare) | {"seconds": round(time.perf_counter() - started, 2)}
 
 
 def _gated(
@@ -169,3 +212,109 @@ def _gated(
     result = train_and_score(condition(gate["chosen"]), cell, test, chosen, n_classes, classifier_factory)
     gate["fold_gans"] = len(fold_gans)
     return result | {"gating": gate, "seconds": round(time.perf_counter() - started, 2)}
+
+
+# The long-tail conditions a classifier trains directly, and the loss options each gives it.
+LONG_TAIL_TRAINING: dict[str, dict[str, Any]] = {
+    "ros+classical": {},
+    "reweight+classical": {"class_weight": "balanced"},
+    "logit-adjusted+classical": {"logit_adjust": 1.0},
+    "gan-fill+classical": {},
+    # The prior of the stacked condition is the mixed set's: TorchClassifier reads it from the
+    # dataset's targets, real and synthetic.
+    "gan-fill+logit-adjusted": {"logit_adjust": 1.0},
+    "smote+classical": {},
+}
+# Share of each class's gap to the largest class that synthetic images fill. A full fill leaves
+# a balanced mixed set, whose uniform prior would make logit adjustment a no-op; so the stacked
+# condition fills half (water-filling: the rarest classes first) and its loss corrects the rest.
+FILL = {"gan-fill+classical": 1.0, "gan-fill+logit-adjusted": 0.5}
+
+
+def _long_tail_dataset(cond: str, cell: Cell, classical: ToModelInput) -> Dataset:
+    """The training set of a long-tail condition, classically augmented."""
+    data = cell.subset
+    if cond == "ros+classical":
+        return _ArrayItems(data.subset(oversample_positions(data.targets, cell.seed)), classical)
+    if cond in FILL:
+        ratio = fill_ratio(data.targets, FILL[cond])
+        return SyntheticMixDataset(data, cell.augmenter, ratio, transform=classical, seed=cell.seed, balance=True)
+    if cond == "smote+classical":
+        x, y = smote_arrays(data.data, data.targets, cell.seed)  # drawn once per cell
+        return _ArrayItems(ArrayDataset(x, y, data.classes, name=f"{data.name}[SMOTE]"), classical)
+    return _ArrayItems(data, classical)  # reweight, logit-adjusted: the loss differs, not the data
+
+
+def _lt_gated(cell: Cell, test: ArrayDataset, config: EvalConfig, n_classes: int, done: dict) -> dict[str, Any]:
+    """The never-worse gate of the long-tail scenario.
+
+    Cross-validates the non-generative conditions and gan-fill+classical on the long-tailed
+    training set (stratified folds, balanced accuracy) and takes the best non-generative one
+    unless gan-fill+classical beats it by more than one standard error over the folds. Each
+    fold's GAN trains on that fold's training part only (the cell's GAN has seen the validation
+    images). To bound the cost the CV classifiers train for half the step budget and the fold
+    GANs for half the cell GAN's steps; both shortcuts handicap the generative candidate, so
+    they err on the never-worse side. The chosen condition is then trained on the whole set
+    (or its result taken from ``done`` when the cell has already run it).
+    """
+    started = time.perf_counter()
+    candidates = (*NON_GENERATIVE, "gan-fill+classical") if cell.augmenter is not None else NON_GENERATIVE
+    fold_steps = max(1, cell.augmenter.n_steps_ // 2) if cell.augmenter is not None else None
+    fold_config = dataclasses.replace(config, gan=dataclasses.replace(config.gan, steps=fold_steps))
+    fit_score = _CVScorer(cell, config, n_classes, fold_config)
+    gate = choose_condition(cell.subset, fit_score, candidates, generative=("gan-fill+classical",), seed=cell.seed)
+    gate["fold_gan_steps"], gate["cv_classifier_steps"] = fold_steps, _cv_steps(config)
+    gate["fold_gans"] = fit_score.fold_gans
+    chosen = gate["chosen"]
+    if chosen in done:
+        result = dict(done[chosen]) | {"reused": chosen}
+    else:
+        result = train_and_score(chosen, cell, test, config, n_classes)
+    return result | {"gating": gate, "seconds": round(time.perf_counter() - started + done.get(chosen, {}).get("seconds", 0), 2)}
+
+
+def _cv_steps(config: EvalConfig) -> int:
+    return max(1, config.classifier_steps // 2)  # half the budget
+
+
+class _CVScorer:
+    """``(train part, condition, validation part) -> balanced accuracy`` at half the step budget,
+    generative conditions drawing from a GAN of the training part alone (one per fold)."""
+
+    def __init__(self, cell: Cell, config: EvalConfig, n_classes: int, gan_config: EvalConfig) -> None:
+        self.cell, self.n_classes, self.gan_config = cell, n_classes, gan_config
+        self.config = dataclasses.replace(config, classifier_steps=_cv_steps(config))
+        self._gans: dict[bytes, GANAugmenter] = {}
+
+    @property
+    def fold_gans(self) -> int:
+        return len(self._gans)
+
+    def __call__(self, train_part: ArrayDataset, cond: str, val_part: ArrayDataset) -> float:
+        aug = None
+        if cond in GAN_CONDITIONS:
+            key = train_part.indices.tobytes()
+            if key not in self._gans:
+                self._gans[key] = train_gan(train_part, self.gan_config, self.cell.seed)
+            aug = self._gans[key]
+        part = dataclasses.replace(self.cell, subset=train_part, augmenter=aug)
+        return train_and_score(cond, part, val_part, self.config, self.n_classes)["balanced_accuracy"]
+
+
+
+def validation_scores(cell: Cell, config: EvalConfig, n_classes: int, results: dict[str, dict]) -> dict[str, Any]:
+    """Cross-validated balanced accuracy of the cell's non-generative conditions, on its own
+    training set: what the "best-non-generative" baseline is chosen by (never the test set).
+
+    The lt-gated condition's CV scores when the cell ran it; otherwise the same CV (folds,
+    half budget) of the non-generative conditions alone.
+    """
+    ran = [c for c in NON_GENERATIVE if c in results]
+    gate = (results.get("lt-gated") or {}).get("gating")
+    if gate is not None:
+        scores = {c: gate["cv_balanced_accuracy"][c] for c in ran if c in gate["cv_balanced_accuracy"]}
+        return {"method": f"lt-gated CV ({gate['folds']} folds)", "balanced_accuracy": scores}
+    if not ran:
+        return {"method": "none", "balanced_accuracy": {}}
+    cv, k = cross_validate(cell.subset, _CVScorer(cell, config, n_classes, config), ran, seed=cell.seed)
+    return {"method": f"CV ({k} folds)", "balanced_accuracy": {c: float(np.mean(v)) for c, v in cv.items()}}

@@ -28,7 +28,28 @@ CONDITION_INFO = {
 }
 CONDITIONS = ("real", "classical", "gan", "gan+classical", "synthetic")
 OPTIONAL_CONDITIONS = ("gan-gated", "gan-filtered")
-GAN_CONDITIONS = {"gan", "gan+classical", "synthetic", *OPTIONAL_CONDITIONS}
+# The long-tail scenario's conditions (issue 19), every one with the same CNN and step budget:
+# the baselines that beat generative oversamplers in the literature, then the GAN's.
+CONDITION_INFO |= {
+    "ros+classical": "random oversampling: each class's real items repeated up to the largest class's count",
+    "reweight+classical": "class-balanced cross-entropy (weights ∝ 1 / class count, mean 1)",
+    "logit-adjusted+classical": "logit-adjusted loss (Menon et al. 2007.07314), tau = 1, the training prior",
+    "gan-fill+classical": "GAN samples fill every class up to the largest class's count",
+    "gan-fill+logit-adjusted": "GAN samples fill half of each class's gap (rarest first), logit adjustment the rest",
+    "smote+classical": "SMOTE on pixels (imbalanced-learn, the optional extra ganaug[imbalanced])",
+    "lt-gated": "the never-worse gate: the non-generative conditions and gan-fill+classical, chosen by CV",
+}
+# Without a GAN: the candidates for the "best-non-generative" baseline of a long-tail run.
+NON_GENERATIVE = ("real", "classical", "ros+classical", "reweight+classical", "logit-adjusted+classical")
+LONG_TAIL_CONDITIONS = (*NON_GENERATIVE, "gan-fill+classical", "gan-fill+logit-adjusted", "lt-gated")
+LONG_TAIL_OPTIONAL = ("smote+classical",)
+GAN_CONDITIONS = {"gan", "gan+classical", "synthetic", *OPTIONAL_CONDITIONS, "gan-fill+classical",
+                  "gan-fill+logit-adjusted", "lt-gated"}
+# Which conditions each scenario runs: the defaults, then the opt-in ones.
+SCENARIO_CONDITIONS = {
+    "few-shot": (CONDITIONS, OPTIONAL_CONDITIONS),
+    "long-tail": (LONG_TAIL_CONDITIONS, LONG_TAIL_OPTIONAL),
+}
 # The baselines every other condition's gain is paired with (classical is not paired with real).
 BASELINES = ("real", "classical")
 # The results schema; part of every cell's key, so a change to what a cell means (bump it then)
@@ -45,6 +66,11 @@ class EvalConfig:
 
     ``ratio`` is synthetic items per real item in the ``gan`` conditions; ``synthetic`` trains
     on ``max(1, ratio)`` × n_real synthetic items. Synthetic banks are redrawn every epoch.
+
+    ``scenario`` is ``"few-shot"`` (the grid runs over ``per_class``) or ``"long-tail"`` (it runs
+    over ``imbalance``, the ratios largest / smallest class of the long-tailed training sets; an
+    empty tuple takes the data as they are, with their own imbalance). ``conditions`` defaults
+    to the scenario's.
     """
 
     dataset: str = "digits"
@@ -52,7 +78,7 @@ class EvalConfig:
     download: bool = False
     per_class: tuple[int, ...] = (5, 10, 20)
     seeds: tuple[int, ...] = (0, 1, 2)
-    conditions: tuple[str, ...] = CONDITIONS
+    conditions: tuple[str, ...] | None = None
     classifier: str = "cnn"
     classifier_steps: int = 400
     ratio: float = 1.0
@@ -61,14 +87,31 @@ class EvalConfig:
     metric_samples: int = 1000
     feature_steps: int = 800
     device: str = "auto"
+    scenario: str = "few-shot"
+    imbalance: tuple[float, ...] = (10.0, 50.0)
 
     def __post_init__(self) -> None:
+        if self.scenario not in SCENARIO_CONDITIONS:
+            raise ValueError(f"unknown scenario {self.scenario!r}; choose from {', '.join(SCENARIO_CONDITIONS)}")
+        defaults, optional = SCENARIO_CONDITIONS[self.scenario]
+        if self.conditions is None:
+            object.__setattr__(self, "conditions", defaults)
         if not self.conditions:
             raise ValueError(f"no condition given; choose from {', '.join(CONDITION_INFO)}")
         unknown = [c for c in self.conditions if c not in CONDITION_INFO]
         if unknown:
             raise ValueError(f"unknown condition{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
                              f"choose from {', '.join(CONDITION_INFO)}")
+        elsewhere = [c for c in self.conditions if c not in (*defaults, *optional)]
+        if elsewhere:
+            raise ValueError(
+                f"condition(s) {', '.join(elsewhere)} belong to another scenario than {self.scenario}; "
+                f"{self.scenario} runs {', '.join((*defaults, *optional))}"
+            )
+        if self.scenario == "long-tail" and self.classifier not in ("cnn", "mlp"):
+            raise ValueError(f"the long-tail conditions train a torch classifier (cnn or mlp), not {self.classifier}")
+        if any(not r >= 1 for r in self.imbalance):
+            raise ValueError(f"imbalance ratios (largest class / smallest) must be >= 1, got {self.imbalance}")
         if self.classifier not in CLASSIFIERS:
             raise ValueError(f"unknown classifier {self.classifier!r}; choose from {', '.join(CLASSIFIERS)}")
         if not self.per_class or min(self.per_class) < 1:
@@ -85,15 +128,23 @@ class EvalConfig:
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["per_class"], out["seeds"], out["conditions"] = list(self.per_class), list(self.seeds), list(self.conditions)
+        if self.scenario == "few-shot":
+            # Few-shot settings (eval_config.json, results, cell keys) stay as they were before
+            # scenarios had a name: an omitted scenario reads as few-shot.
+            del out["scenario"], out["imbalance"]
+        else:
+            out["imbalance"] = list(self.imbalance)
         return out
 
     def cell_key(self, data: str) -> str:
-        """Hash of everything a cell's numbers depend on: these settings (the grid and the device
-        aside: a folder's cells may cover more sizes, seeds and conditions), ``data``, a
-        fingerprint of the images and labels the run read, and the results schema.
+        """Hash of everything a cell's numbers depend on: these settings (the grid's axes — sizes,
+        imbalance ratios, seeds — and the device aside: a folder's cells may cover more, and a
+        cell's file name says which it is), ``data``, a fingerprint of the images and labels the
+        run read, and the results schema.
 
         The dataset's name is not enough: an npz or folder replaced in place keeps its name.
         """
-        keep = {k: v for k, v in self.to_dict().items() if k not in ("per_class", "seeds", "conditions", "device")}
+        drop = ("per_class", "seeds", "conditions", "device", "imbalance")
+        keep = {k: v for k, v in self.to_dict().items() if k not in drop}
         keep |= {"data": data, "schema": SCHEMA}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]

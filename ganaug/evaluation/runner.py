@@ -1,4 +1,4 @@
-"""The grid runner: every (n per class, seed) cell of a scenario under every condition, each
+"""The grid runner: every (setting, seed) cell of a scenario under every condition, each
 finished cell written to ``out/cells/`` at once, so a killed run resumes where it stopped.
 
 Evaluation computes and stores; it renders nothing. Sample images go to ``out/samples/`` as
@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +28,10 @@ from tqdm.auto import tqdm
 from ganaug.augmenter import GANAugmenter
 from ganaug.data import ArrayDataset
 from ganaug.evaluation.augment import background_value
-from ganaug.evaluation.conditions import Cell, train_and_score, train_gan
+from ganaug.evaluation.conditions import Cell, train_and_score, train_gan, validation_scores
 from ganaug.evaluation.config import CONFIG_FILE, SCHEMA, EvalConfig
-from ganaug.evaluation.scenarios import few_shot
-from ganaug.evaluation.stats import summarize_cells
+from ganaug.evaluation.imbalanced import SMOTE_MISSING, smote_available
+from ganaug.evaluation.scenarios import get_scenario
 from ganaug.training.monitor import COLLAPSE_THRESHOLD
 from ganaug.utils import dump_json, machine, resolve_device, versions
 
@@ -40,10 +41,16 @@ class _Run:
 
     def __init__(self, config: EvalConfig, out: Path, classifier_factory: Callable | None) -> None:
         self.config, self.out, self.classifier_factory = config, out, classifier_factory
-        self.splits = few_shot.prepare(config)
+        self.scenario = get_scenario(config.scenario)
+        self.splits = self.scenario.prepare(config)
         self.n_classes = len(self.splits.pool.classes)
         self.fingerprint = data_fingerprint(self.splits)
         self.key = config.cell_key(self.fingerprint)
+        # Conditions whose optional dependency is missing are skipped, with the reason recorded.
+        self.skipped = {c: SMOTE_MISSING for c in config.conditions if c == "smote+classical" and not smote_available()}
+        for reason in self.skipped.values():
+            warnings.warn(f"skipping smote+classical: {reason}", stacklevel=3)
+        self.conditions = tuple(c for c in config.conditions if c not in self.skipped)
         self.host = machine(config.device)
         self._extractor: Any = None
 
@@ -99,19 +106,19 @@ def run_evaluation(
     run = _Run(config, out, classifier_factory)
     _claim_folder(out, run.key, overwrite)
     (out / CONFIG_FILE).write_text(dump_json(config.to_dict(), indent=2) + "\n")
-    grid = [(n, s) for n in config.per_class for s in config.seeds]
-    bar = tqdm(total=len(grid) * len(config.conditions), disable=not progress, desc="evaluate", unit="run", dynamic_ncols=True)
+    grid = [(n, s) for n in run.scenario.settings(config) for s in config.seeds]
+    bar = tqdm(total=len(grid) * len(run.conditions), disable=not progress, desc="evaluate", unit="run", dynamic_ncols=True)
     cells, started = [], time.perf_counter()
     for n, seed in grid:
-        path = out / "cells" / f"n{n}_seed{seed}.json"
-        record = _load_cell(path, run.key, config.conditions)
+        path = out / "cells" / f"{run.scenario.cell_name(n, seed)}.json"
+        record = _load_cell(path, run.key, run.conditions)
         if record is None:
             record = _run_cell(run, n, seed, bar)
             _write_json(path, record)
             if on_cell_done is not None:
                 on_cell_done(record)
         else:
-            bar.update(len(config.conditions))
+            bar.update(len(run.conditions))
         cells.append(record)
     bar.close()
     results = _results(run, cells, command, time.perf_counter() - started)
@@ -119,37 +126,44 @@ def run_evaluation(
     return results
 
 
-def _run_cell(run: _Run, n: int, seed: int, bar: tqdm) -> dict[str, Any]:
-    """Train the cell's GAN and every condition's classifier; the cell's record."""
-    config, started = run.config, time.perf_counter()
-    bar.set_description(f"n={n}/class seed={seed}: GAN")
-    subset, record = few_shot.draw_subset(run.splits, n, seed)
+def _run_cell(run: _Run, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:
+    """Train the cell's GAN and every condition's classifier; the cell's record.
+
+    ``n`` is the cell's setting: real images per class (few-shot), an imbalance ratio (long-tail).
+    """
+    config, started, label = run.config, time.perf_counter(), run.scenario.describe(n)
+    bar.set_description(f"{label} seed={seed}: GAN")
+    subset, record = run.scenario.draw(run.splits, n, seed)
     record["key"] = run.key
     aug = None
     if config.needs_gan:
         aug = train_gan(subset, config, seed)
         record |= _gan_record(run, aug, subset, n, seed, bar)
     cell = Cell(n, seed, subset, aug, background_value(run.splits.pool.data))
-    record["results"] = {}
-    for cond in config.conditions:
-        bar.set_description(f"n={n}/class seed={seed}: {cond}")
-        record["results"][cond] = train_and_score(cond, cell, run.splits.test, config, run.n_classes, run.classifier_factory)
+    record["results"] = results = {}
+    for cond in run.conditions:
+        bar.set_description(f"{label} seed={seed}: {cond}")
+        results[cond] = train_and_score(cond, cell, run.splits.test, config, run.n_classes, run.classifier_factory, done=results)
         bar.update(1)
+    if run.scenario.NAME == "long-tail":
+        # What the "best-non-generative" baseline is chosen by: CV on the training set, not the test set.
+        bar.set_description(f"{label} seed={seed}: validation")
+        record["validation"] = validation_scores(cell, config, run.n_classes, results)
     record["wall_seconds"] = round(time.perf_counter() - started, 2)
     record["machine"] = run.host
     return record
 
 
-def _gan_record(run: _Run, aug: GANAugmenter, subset: ArrayDataset, n: int, seed: int, bar: tqdm) -> dict[str, Any]:
+def _gan_record(run: _Run, aug: GANAugmenter, subset: ArrayDataset, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:
     """Save the cell's GAN and samples of it; its training summary and generative metrics."""
-    config, name = run.config, f"n{n}_seed{seed}"
+    config, name = run.config, run.scenario.cell_name(n, seed)
     aug.save(run.out / "checkpoints" / f"{name}.safetensors", training_state=False)
     images, labels = aug.sample(10 * len(aug.classes_), seed=seed)
     samples = run.out / "samples" / f"{name}.npz"
     samples.parent.mkdir(exist_ok=True)
     np.savez_compressed(
         samples, images=images, labels=labels, classes=aug.classes_, class_names=np.array(aug.class_names_),
-        title=np.array(f"{config.dataset}: GAN trained on {n}/class, seed {seed}"),
+        title=np.array(f"{config.dataset}: GAN trained on {run.scenario.describe(n)}, seed {seed}"),
     )
     record: dict[str, Any] = {
         "samples": f"samples/{name}.npz",
@@ -175,7 +189,7 @@ def _results(run: _Run, cells: list[dict], command: str | None, seconds: float) 
     config, splits = run.config, run.splits
     return {
         "schema": SCHEMA,
-        "scenario": few_shot.NAME,
+        "scenario": run.scenario.NAME,
         "cell_key": run.key,
         "data_fingerprint": run.fingerprint,
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -186,12 +200,10 @@ def _results(run: _Run, cells: list[dict], command: str | None, seconds: float) 
         "wall_seconds": round(seconds, 2),
         "cell_seconds": round(sum(c["wall_seconds"] for c in cells), 2),
         "collapse_threshold": COLLAPSE_THRESHOLD,
-        "settings": config.to_dict() | {
-            "gan": config.gan.to_dict(), "n_pool": len(splits.pool), "n_test": len(splits.test),
-            "test_duplicates_removed": splits.test_duplicates_removed, "class_names": list(splits.pool.classes),
-        },
+        "settings": config.to_dict() | {"gan": config.gan.to_dict()} | run.scenario.settings_record(splits),
+        **({"skipped_conditions": run.skipped} if run.skipped else {}),
         "cells": cells,
-        "summary": summarize_cells(cells, config.conditions, run.n_classes),
+        "summary": run.scenario.summarize(cells, run.conditions, run.n_classes),
     }
 
 
@@ -216,7 +228,7 @@ def _write_json(path: Path, obj: Any) -> None:
     tmp.replace(path)
 
 
-def data_fingerprint(splits: few_shot.Splits) -> str:
+def data_fingerprint(splits: Any) -> str:
     """SHA-256 (16 hex digits) of the pool's and the test set's pixels and labels, in order.
 
     Part of every cell's key: a dataset file replaced under the same name gives other cells.

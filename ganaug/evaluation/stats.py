@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ganaug.evaluation.config import BASELINES
+from ganaug.evaluation.config import BASELINES, NON_GENERATIVE
 
 
 def _clean(x: float) -> float | None:
@@ -80,14 +80,19 @@ def paired_gain(treatment: Sequence[float], baseline: Sequence[float], confidenc
     return out
 
 
-def summarize_cells(cells: list[dict], conditions: tuple[str, ...], n_classes: int) -> dict[str, Any]:
-    """Accuracy per condition, paired gains vs each baseline, per-class deltas, metric means."""
+def summarize_cells(
+    cells: list[dict], conditions: tuple[str, ...], n_classes: int, setting_key: str = "per_class"
+) -> dict[str, Any]:
+    """Accuracy per condition, paired gains vs each baseline, per-class deltas, metric means.
+
+    Cells are grouped by ``setting_key``, the field that names their setting (few-shot:
+    ``per_class``); every row carries it under that name.
+    """
     summary: dict[str, list] = {"accuracy": [], "gains": [], "per_class_delta": [], "metrics": []}
-    for n in sorted({c["per_class"] for c in cells}):
-        group = sorted((c for c in cells if c["per_class"] == n), key=lambda c: c["seed"])
+    for n, group in _groups(cells, setting_key):
         acc = {cond: [c["results"][cond]["accuracy"] for c in group] for cond in conditions}
         for cond in conditions:
-            summary["accuracy"].append({"per_class": n, "condition": cond, **summarize(acc[cond])})
+            summary["accuracy"].append({setting_key: n, "condition": cond, **summarize(acc[cond])})
         for base in BASELINES:
             if base not in acc:
                 continue
@@ -95,20 +100,100 @@ def summarize_cells(cells: list[dict], conditions: tuple[str, ...], n_classes: i
                 if cond == base or (base == "classical" and cond == "real"):
                     continue
                 summary["gains"].append(
-                    {"per_class": n, "condition": cond, "baseline": base, **paired_gain(acc[cond], acc[base])}
+                    {setting_key: n, "condition": cond, "baseline": base, **paired_gain(acc[cond], acc[base])}
                 )
-                per_class = np.array([
-                    np.subtract(c["results"][cond]["per_class_accuracy"], c["results"][base]["per_class_accuracy"])
-                    for c in group
-                ])
                 summary["per_class_delta"].append(
-                    {"per_class": n, "condition": cond, "baseline": base, "deltas": per_class.mean(axis=0).tolist()}
+                    {setting_key: n, "condition": cond, "baseline": base, "deltas": _per_class_delta(group, cond, base)}
                 )
-        with_metrics = [c["metrics"] for c in group if c.get("metrics")]
-        if with_metrics:
-            row: dict[str, Any] = {"per_class": n}
-            for name in ("fid", "kid", "precision", "recall", "label_consistency"):
-                row[name] = float(np.mean([m[name] for m in with_metrics]))
-            row["nn_ratio"] = float(np.mean([m["memorisation"]["nn_ratio"] for m in with_metrics]))
-            summary["metrics"].append(row)
+        summary["metrics"] += _metrics_rows(group, setting_key, n)
+    return summary
+
+
+def _groups(cells: list[dict], setting_key: str) -> list[tuple[Any, list[dict]]]:
+    """Cells by setting (in the settings' order), each group in seed order."""
+    settings = sorted({c[setting_key] for c in cells}, key=lambda v: (isinstance(v, str), v))
+    return [(n, sorted((c for c in cells if c[setting_key] == n), key=lambda c: c["seed"])) for n in settings]
+
+
+def _per_class_delta(group: list[dict], cond: str, base: str) -> list[float]:
+    per_class = np.array([
+        np.subtract(c["results"][cond]["per_class_accuracy"], c["results"][base]["per_class_accuracy"])
+        for c in group
+    ])
+    return per_class.mean(axis=0).tolist()
+
+
+def _metrics_rows(group: list[dict], setting_key: str, n: Any) -> list[dict]:
+    with_metrics = [c["metrics"] for c in group if c.get("metrics")]
+    if not with_metrics:
+        return []
+    row: dict[str, Any] = {setting_key: n}
+    for name in ("fid", "kid", "precision", "recall", "label_consistency"):
+        row[name] = float(np.mean([m[name] for m in with_metrics]))
+    row["nn_ratio"] = float(np.mean([m["memorisation"]["nn_ratio"] for m in with_metrics]))
+    return [row]
+
+
+# What each long-tail condition is scored by besides accuracy (conditions.score computes them).
+LONG_TAIL_SCORES = ("macro_f1", "gmean_recall", "rare3_recall")
+BEST_NON_GENERATIVE = "best-non-generative"
+
+
+def best_non_generative(group: list[dict], conditions: tuple[str, ...]) -> dict[str, Any] | None:
+    """The non-generative condition with the best mean *validation* balanced accuracy.
+
+    Chosen on validation data only, never on the test set: each long-tail cell records, under
+    ``validation``, cross-validated balanced accuracies on its own long-tailed training set (the
+    lt-gated condition's CV scores when it ran, else a CV of the non-generative conditions
+    alone; see ``ganaug.evaluation.conditions.validation_scores``), and the choice is the
+    condition with the highest mean over the group's seeds. None when no cell has any.
+    """
+    candidates = [c for c in NON_GENERATIVE if c in conditions]
+    scores = {c: [cell["validation"]["balanced_accuracy"][c] for cell in group
+                  if c in (cell.get("validation") or {}).get("balanced_accuracy", {})] for c in candidates}
+    means = {c: float(np.mean(v)) for c, v in scores.items() if len(v) == len(group) and v}
+    if not means:
+        return None
+    chosen = max(means, key=lambda c: (means[c], -candidates.index(c)))
+    methods = sorted({cell["validation"]["method"] for cell in group})
+    return {"condition": chosen, "validation_balanced_accuracy": means, "method": " + ".join(methods)}
+
+
+def summarize_long_tail(cells: list[dict], conditions: tuple[str, ...], n_classes: int) -> dict[str, Any]:
+    """The long-tail summary, grouped by imbalance ratio.
+
+    ``accuracy`` and ``balanced_accuracy`` (the headline: mean per-class recall) per condition;
+    ``scores`` (macro-F1, geometric mean of recalls, recall of the three rarest training classes,
+    mean per-class recall); ``best_non_generative`` (chosen on validation data); ``gains``:
+    paired gains in balanced accuracy vs the best non-generative condition and vs ``real``;
+    ``rare3_gains``: the same for the rarest three classes' recall; ``per_class_delta`` vs the
+    best non-generative condition; ``metrics``: generative metrics.
+    """
+    key = "imbalance"
+    summary: dict[str, list] = {"accuracy": [], "balanced_accuracy": [], "scores": [], "best_non_generative": [],
+                                "gains": [], "rare3_gains": [], "per_class_delta": [], "metrics": []}
+    for r, group in _groups(cells, key):
+        values = {m: {cond: [c["results"][cond][m] for c in group] for cond in conditions}
+                  for m in ("accuracy", "balanced_accuracy", *LONG_TAIL_SCORES)}
+        for metric in ("accuracy", "balanced_accuracy"):
+            summary[metric] += [{key: r, "condition": cond, **summarize(values[metric][cond])} for cond in conditions]
+        for cond in conditions:
+            recall = np.mean([c["results"][cond]["per_class_accuracy"] for c in group], axis=0)
+            summary["scores"].append({key: r, "condition": cond, **{m: float(np.mean(values[m][cond])) for m in LONG_TAIL_SCORES},
+                                      "per_class_recall": recall.tolist()})
+        best = best_non_generative(group, conditions)
+        baselines = [("real", "real")] if "real" in conditions else []
+        if best is not None:
+            summary["best_non_generative"].append({key: r, **best})
+            baselines.insert(0, (BEST_NON_GENERATIVE, best["condition"]))
+        for name, base in baselines:
+            for cond in conditions:
+                if cond == base:
+                    continue
+                tag = {key: r, "condition": cond, "baseline": name, "baseline_condition": base}
+                summary["gains"].append(tag | paired_gain(values["balanced_accuracy"][cond], values["balanced_accuracy"][base]))
+                if name == BEST_NON_GENERATIVE:
+                    summary["rare3_gains"].append(tag | paired_gain(values["rare3_recall"][cond], values["rare3_recall"][base]))
+                    summary["per_class_delta"].append(tag | {"deltas": _per_class_delta(group, cond, base)})
+        summary["metrics"] += _metrics_rows(group, key, r)
     return summary

@@ -6,6 +6,7 @@ from ganaug.report.plots import (
     gain_bars,
     loss_curves,
     per_class_delta_heatmap,
+    per_class_recall,
     sample_grid,
 )
 from ganaug.report.render import write_report
@@ -16,6 +17,7 @@ __all__ = [
     "gain_bars",
     "loss_curves",
     "per_class_delta_heatmap",
+    "per_class_recall",
     "sample_grid",
     "write_report",
 ]

@@ -204,6 +204,48 @@ def per_class_delta_heatmap(
     return _finish(fig, path)
 
 
+def per_class_recall(
+    scores: list[dict],
+    counts: dict[Any, list[float]],
+    conditions: list[str],
+    class_names: list[str] | None = None,
+    path: str | Path | None = None,
+) -> Any:
+    """Test recall (%) of every class under each condition, one panel per imbalance ratio.
+
+    Args:
+        scores: ``summary.scores`` rows of a long-tail run (``imbalance``, ``condition``,
+            ``per_class_recall``).
+        counts: mean training images per class, by imbalance ratio; classes are drawn from the
+            most to the least frequent, so the tail is on the right.
+        conditions: the order (and colours) of the conditions.
+    """
+    settings = sorted({r["imbalance"] for r in scores}, key=lambda v: (isinstance(v, str), v))
+    fig, axes = plt.subplots(1, max(1, len(settings)), figsize=(max(7.0, 5.5 * len(settings)), 4), squeeze=False)
+    for ax, setting in zip(axes[0], settings, strict=False):
+        rows = {r["condition"]: r for r in scores if r["imbalance"] == setting}
+        n_classes = len(next(iter(rows.values()))["per_class_recall"]) if rows else 0
+        count = counts.get(setting) or [0.0] * n_classes
+        order = np.argsort(-np.asarray(count), kind="stable")
+        names = class_names if class_names and len(class_names) == n_classes else [str(c) for c in range(n_classes)]
+        for i, cond in enumerate(conditions):
+            if cond in rows:
+                recall = 100 * np.asarray(rows[cond]["per_class_recall"], dtype=float)[order]
+                ax.plot(range(n_classes), recall, marker="o", ms=3, lw=1.2, color=f"C{i % 10}",
+                        ls="-" if i < 10 else "--", label=cond)
+        ax.set_xticks(range(n_classes))
+        ax.set_xticklabels([f"{names[c]}\n({count[c]:.0f})" for c in order], fontsize=7)
+        title = "its own imbalance" if setting == "natural" else f"imbalance ratio {setting:g}"
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("class (training images)")
+        ax.set_ylabel("test recall (%)")
+        ax.grid(alpha=0.3)
+    if settings:
+        axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def _floats(rows: list[dict], key: str) -> np.ndarray:
     """Column ``key`` as floats; missing or null entries become NaN."""
     return np.array([np.nan if r.get(key) is None else r[key] for r in rows], dtype=float)

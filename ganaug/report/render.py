@@ -22,6 +22,7 @@ import numpy as np
 from ganaug.report import plots
 
 SCHEMA_PREFIX = "ganaug-results/"
+SETTING_TITLE = {"per_class": "per class", "imbalance": "imbalance ratio"}
 BASELINES = ("real", "classical")
 MISSING = "—"
 
@@ -33,6 +34,17 @@ HOW_TO_READ = (
     "a gain is the mean of per-seed differences and its interval and p-value come from a paired "
     "test. A gain whose whole interval lies above zero is called a gain, one wholly below zero a "
     "loss; anything else shows no clear difference."
+)
+
+LONG_TAIL_HOW_TO_READ = (
+    "Every number here is measured on a held-out real test set that neither the GAN nor the "
+    "classifier saw. The headline is balanced accuracy: the mean of the per-class recalls, so every "
+    "class counts the same however rare it was in training. The baseline to beat is the best "
+    "non-generative condition (real, classical, ROS, re-weighting or logit adjustment, each with the "
+    "same CNN and budget), chosen per imbalance ratio by cross-validated balanced accuracy on the "
+    "long-tailed training sets, never by the test set. Gains are paired over seeds (same training "
+    "set, same initialisation); a gain whose whole 95% interval lies above zero is called a gain, one "
+    "wholly below zero a loss; anything else shows no clear difference."
 )
 
 METRICS_NOTE = (
@@ -188,6 +200,14 @@ def build_report(data: dict, base: Path, fig_dir: Path) -> list[Block]:
     fig_dir.mkdir(parents=True, exist_ok=True)
     summary = data.get("summary") or {}
     conditions = _conditions(data)
+    if data.get("scenario") == "long-tail":
+        return [
+            *_header(data),
+            *_long_tail_section(data, conditions, fig_dir),
+            *_metrics_section(summary, "imbalance"),
+            *_lt_gate_section(data.get("cells") or []),
+            *_training_section(data, base, fig_dir),
+        ]
     return [
         *_header(data),
         *_accuracy_section(summary, conditions, fig_dir),
@@ -209,7 +229,7 @@ def _header(data: dict) -> list[Block]:
     versions = data.get("versions") or {}
     rows = [
         ("dataset", _text(s.get("dataset"))),
-        ("real samples per class", _join(s.get("per_class"))),
+        *_scenario_rows(data),
         ("seeds", _join(s.get("seeds"))),
         ("conditions", _join(s.get("conditions"))),
         ("classifier", _text(s.get("classifier"))),
@@ -227,7 +247,22 @@ def _header(data: dict) -> list[Block]:
         Heading(f"GAN augmentation report: {title}" if title else "GAN augmentation report", 1),
         Table(("setting", "value"), tuple(rows)),
         Heading("How to read this"),
-        Text(HOW_TO_READ),
+        Text(LONG_TAIL_HOW_TO_READ if data.get("scenario") == "long-tail" else HOW_TO_READ),
+    ]
+
+
+def _scenario_rows(data: dict) -> list[tuple[str, str]]:
+    """What the grid runs over: real samples per class (few-shot) or imbalance ratios (long-tail)."""
+    s = data.get("settings") or {}
+    if data.get("scenario") != "long-tail":
+        return [("real samples per class", _join(s.get("per_class")))]
+    ratios = _join(s.get("imbalance")) if s.get("imbalance") else f"the data's own ({_number(s.get('pool_ratio'), '.1f')})"
+    counts = s.get("test_counts") or []
+    test = "balanced" if s.get("test_balanced") else "the test split's own class mix"
+    return [
+        ("scenario", "long-tail: the GAN and the classifier train on a long-tailed set"),
+        ("imbalance ratio (largest / smallest class)", ratios),
+        ("test set", f"{test}: {', '.join(map(str, counts))} images per class" if counts else test),
     ]
 
 
@@ -304,8 +339,8 @@ def _sign_flip_floor(gains: list[dict]) -> str:
     return " (" + ", ".join(f"{2 / 2**n:.3g} with {n} seeds" for n in counts) + ")"
 
 
-def _metrics_section(summary: dict) -> list[Block]:
-    rows = sorted(summary.get("metrics") or [], key=lambda r: r.get("per_class", 0))
+def _metrics_section(summary: dict, key: str = "per_class") -> list[Block]:
+    rows = sorted(summary.get("metrics") or [], key=lambda r: _setting_order(r.get(key, 0)))
     if not rows:
         return []
     columns = (
@@ -317,8 +352,8 @@ def _metrics_section(summary: dict) -> list[Block]:
         ("NN ratio", "nn_ratio", ".2f"),
     )
     table = Table(
-        ("per class", *(title for title, _, _ in columns)),
-        tuple((_text(r.get("per_class")), *(_number(r.get(k), f) for _, k, f in columns)) for r in rows),
+        (SETTING_TITLE[key], *(title for title, _, _ in columns)),
+        tuple((_setting(r.get(key)), *(_number(r.get(k), f) for _, k, f in columns)) for r in rows),
         "r" * (len(columns) + 1),
     )
     return [Heading("Generative metrics"), Text(METRICS_NOTE), table]
@@ -360,25 +395,27 @@ def _safeguards_section(cells: list[dict]) -> list[Block]:
 
 
 def _training_section(data: dict, base: Path, fig_dir: Path) -> list[Block]:
-    cells = [c for c in data.get("cells") or [] if "per_class" in c]
+    key = "imbalance" if data.get("scenario") == "long-tail" else "per_class"
+    cells = [c for c in data.get("cells") or [] if key in c]
     if not cells:
         return []
     seeds = (data.get("settings") or {}).get("seeds") or []
     threshold = _float(data.get("collapse_threshold"))
     blocks: list[Block] = [Heading("GAN samples and training")]
-    for n in sorted({c["per_class"] for c in cells}):
-        group = sorted((c for c in cells if c["per_class"] == n), key=lambda c: _seed_order(c, seeds))
+    for n in sorted({c[key] for c in cells}, key=_setting_order):
+        group = sorted((c for c in cells if c[key] == n), key=lambda c: _seed_order(c, seeds))
         first, gan = group[0], group[0].get("gan") or {}
-        blocks.append(Heading(f"{n} real samples per class (seed {first.get('seed', '?')})", 3))
+        title = f"{n} real samples per class" if key == "per_class" else _setting_label(n)
+        blocks.append(Heading(f"{title} (seed {first.get('seed', '?')})", 3))
         alarms = [c for c in group if (c.get("gan") or {}).get("collapsed")]
         blocks += [Text(_collapse_warning(c), warning=True) for c in alarms]
-        blocks.append(_sample_figure(first, base, fig_dir / f"samples_n{n}.png"))
+        blocks.append(_sample_figure(first, base, fig_dir / f"samples_n{_setting(n)}.png"))
         history = gan.get("history") or {}
         if history.get("step"):
-            path = plots.loss_curves(history, fig_dir / f"losses_n{n}.png")
+            path = plots.loss_curves(history, fig_dir / f"losses_n{_setting(n)}.png")
             blocks.append(Figure(path, "GAN losses and discriminator outputs over training."))
         if gan.get("monitor"):
-            path = plots.diversity_curves(gan["monitor"], threshold, fig_dir / f"diversity_n{n}.png")
+            path = plots.diversity_curves(gan["monitor"], threshold, fig_dir / f"diversity_n{_setting(n)}.png")
             line = ("below the dashed line the monitor raises a collapse alarm." if threshold is not None
                     else "this results file does not record the alarm threshold.")
             blocks.append(Figure(path, "Per-class sample diversity relative to real data; " + line))
@@ -402,6 +439,138 @@ def _sample_figure(cell: dict, base: Path, target: Path) -> Block:
         shutil.copyfile(png, target)
         return Figure(target, "Generated samples, one row per class.")
     return Text("No samples were saved for this cell.")
+
+
+# --- the long-tail scenario ----------------------------------------------------------------------
+
+
+def _long_tail_section(data: dict, conditions: list[str], fig_dir: Path) -> list[Block]:
+    """Which condition to use, balanced accuracy, paired gains, the other scores, per-class recall."""
+    summary = data.get("summary") or {}
+    rows = summary.get("balanced_accuracy") or []
+    if not rows:
+        return []
+    conditions = [c for c in conditions if any(r["condition"] == c for r in rows)]
+    settings = sorted({r["imbalance"] for r in rows}, key=_setting_order)
+    cell = {(r["imbalance"], r["condition"]): r for r in rows}
+    blocks: list[Block] = [Heading("Which condition to use")]
+    blocks += [Text(_recommendation(summary, r)) for r in settings]
+    blocks += [
+        Heading("Balanced accuracy"),
+        Text("Balanced accuracy in %: mean ± std [95% interval] over seeds."),
+        Table(("imbalance ratio", *conditions),
+              tuple((_setting(r), *(_accuracy_cell(cell.get((r, c))) for c in conditions)) for r in settings),
+              "r" * (len(conditions) + 1)),
+    ]
+    blocks += _lt_gain_tables(summary)
+    scores = {(r["imbalance"], r["condition"]): r for r in summary.get("scores") or []}
+    acc = {(r["imbalance"], r["condition"]): r for r in summary.get("accuracy") or []}
+    blocks += [
+        Heading("Other class-balanced scores"),
+        Text("Means over seeds, in %. Rarest three: the mean recall of the three classes with the fewest "
+             "training images. G-mean: geometric mean of the per-class recalls (0 when a class is never "
+             "recognised)."),
+        Table(("imbalance ratio", "condition", "accuracy", "macro-F1", "G-mean of recalls", "rarest three recall"),
+              tuple((_setting(r), c, _number((acc.get((r, c)) or {}).get("mean"), ".1f", 100),
+                     *(_number((scores.get((r, c)) or {}).get(k), ".1f", 100)
+                       for k in ("macro_f1", "gmean_recall", "rare3_recall")))
+                    for r in settings for c in conditions), "lrrrrr"),
+    ]
+    names = (data.get("settings") or {}).get("class_names")
+    path = plots.per_class_recall(summary.get("scores") or [], _mean_counts(data.get("cells") or []),
+                                  conditions, names, fig_dir / "per_class_recall.png")
+    blocks.append(Figure(path, "Test recall of every class, mean over seeds; classes ordered from the most to "
+                               "the least frequent in training (training images per class in brackets)."))
+    return blocks
+
+
+def _recommendation(summary: dict, setting: Any) -> str:
+    """One sentence per imbalance ratio: the condition to use and how sure that is."""
+    label = _setting_label(setting)
+    best = next((b for b in summary.get("best_non_generative") or [] if b["imbalance"] == setting), None)
+    if best is None:
+        return f"{label}: no validation scores recorded, so no baseline was chosen."
+    base = best["condition"]
+    gains = [g for g in summary.get("gains") or []
+             if g["imbalance"] == setting and g["baseline"] == "best-non-generative"]
+    winners = sorted((g for g in gains if verdict(g) == "gain"), key=lambda g: -g["mean"])
+    head = (f"{label}: the best non-generative condition, chosen by cross-validation on the training "
+            f"data, is {base} ({_percent(best['validation_balanced_accuracy'].get(base))} CV balanced accuracy).")
+    if any(g.get("ci_low") is None for g in gains):
+        return head + " One seed gives no interval: run more seeds before choosing."
+    if winners:
+        w = winners[0]
+        return (head + f" Use {w['condition']}: it beats {base} by {_points(w['mean'])} points of balanced "
+                f"accuracy [{_points(w['ci_low'])}, {_points(w['ci_high'])}], p = {_p_value(w.get('p_value'))}.")
+    losers = [g["condition"] for g in gains if verdict(g) == "loss"]
+    return (head + f" No condition beats it with a 95% interval above zero: use {base}"
+            + (f"; {', '.join(losers)} did worse." if losers else "."))
+
+
+def _lt_gain_tables(summary: dict) -> list[Block]:
+    header = ("imbalance ratio", "comparison", "mean gain (points)", "95% interval", "p (t-test)",
+              "p (sign-flip)", "verdict")
+    blocks: list[Block] = []
+    for key, title, note in (
+        ("gains", "Paired gains in balanced accuracy",
+         "vs best-non-generative: the baseline condition named in brackets; vs real: plain training (ERM)."),
+        ("rare3_gains", "Paired gains in the rarest three classes' recall",
+         "Recall of the three classes with the fewest training images, vs the best non-generative condition."),
+    ):
+        rows = sorted(summary.get(key) or [], key=lambda g: (_setting_order(g["imbalance"]), g["baseline"] != "best-non-generative"))
+        if not rows:
+            continue
+        blocks += [Heading(title), Text(note), Table(header, tuple((
+            _setting(g["imbalance"]),
+            f"{g['condition']} vs {g['baseline']}" + (f" ({g['baseline_condition']})" if g["baseline"] != g["baseline_condition"] else ""),
+            _points(g.get("mean")), f"[{_points(g.get('ci_low'))}, {_points(g.get('ci_high'))}]",
+            _p_value(g.get("p_value")), _p_value(g.get("p_value_exact")), verdict(g),
+        ) for g in rows), "rlrrrrl")]
+    return blocks
+
+
+def _lt_gate_section(cells: list[dict]) -> list[Block]:
+    gated = [c for c in cells if (c.get("results") or {}).get("lt-gated", {}).get("gating")]
+    if not gated:
+        return []
+    rows = []
+    for c in sorted(gated, key=lambda c: (_setting_order(c.get("imbalance")), c.get("seed", 0))):
+        g = c["results"]["lt-gated"]["gating"]
+        cv = ", ".join(f"{k}: {100 * v:.1f}" for k, v in g.get("cv_balanced_accuracy", {}).items())
+        rows.append((_setting(c.get("imbalance")), _text(c.get("seed")), _text(g.get("chosen")), cv, _text(g.get("reason"))))
+    return [
+        Heading("Safeguards"),
+        Text("lt-gated cross-validates the non-generative conditions and gan-fill+classical on the long-tailed "
+             "training set (each fold's GAN trained without that fold; CV classifiers at half the step budget, "
+             "fold GANs at half the cell GAN's steps) and keeps the best non-generative condition unless "
+             "gan-fill+classical beats it by more than one standard error."),
+        Table(("imbalance ratio", "seed", "chosen", "CV balanced accuracy % by condition", "why"), tuple(rows), "rrlll"),
+    ]
+
+
+def _mean_counts(cells: list[dict]) -> dict[Any, list[float]]:
+    """Mean training images per class, by imbalance ratio."""
+    out: dict[Any, list] = {}
+    for c in cells:
+        if c.get("class_counts") is not None:
+            out.setdefault(c.get("imbalance"), []).append(c["class_counts"])
+    return {k: np.mean(v, axis=0).tolist() for k, v in out.items()}
+
+
+def _setting(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else _text(value)
+
+
+def _setting_label(value: Any) -> str:
+    return "Its own imbalance" if value == "natural" else f"Imbalance ratio {_setting(value)}"
+
+
+def _setting_order(value: Any) -> tuple:
+    return (isinstance(value, str), value)
+
+
+def _percent(x: Any) -> str:
+    return _number(x, ".1f", 100) + " %"
 
 
 # --- formatting ----------------------------------------------------------------------------------

@@ -29,6 +29,14 @@ class TorchClassifier:
         lr: AdamW learning rate (cosine-decayed to 0 over ``steps``).
         seed: initialisation and data order.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``…
+        class_weight: cross-entropy weight per class: ``None`` (all 1), ``"balanced"`` (inverse
+            class frequency of the training labels, normalised to mean 1 over the classes) or a
+            sequence with one weight per class index.
+        logit_adjust: τ of the logit-adjusted loss (Menon et al., arXiv 2007.07314): training
+            minimises cross-entropy on ``logits + τ·log(prior)``; predictions use the logits
+            alone, which undoes the training prior's pull towards common classes. 0 = off.
+        class_prior: the prior of ``logit_adjust``: ``None`` (the training labels' class
+            frequencies) or a sequence with one probability per class index.
     """
 
     def __init__(
@@ -40,9 +48,34 @@ class TorchClassifier:
         weight_decay: float = 1e-4,
         seed: int = 0,
         device: str = "auto",
+        class_weight: str | np.ndarray | list[float] | None = None,
+        logit_adjust: float = 0.0,
+        class_prior: np.ndarray | list[float] | None = None,
     ) -> None:
         self.arch, self.steps, self.batch_size = arch, steps, batch_size
         self.lr, self.weight_decay, self.seed, self.device = lr, weight_decay, seed, device
+        self.class_weight, self.logit_adjust, self.class_prior = class_weight, logit_adjust, class_prior
+
+    def _loss_terms(self, dataset: Dataset, n_classes: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The class weights and the logit offsets ``τ·log(prior)`` (None where unused)."""
+        if isinstance(self.class_weight, str) and self.class_weight != "balanced":
+            raise ValueError(f"class_weight must be None, 'balanced' or one weight per class, got {self.class_weight!r}")
+        needs_counts = isinstance(self.class_weight, str) or (self.logit_adjust and self.class_prior is None)
+        # A class without training items counts as one, so its weight and log-prior stay finite.
+        counts = np.maximum(1, np.bincount(_labels(dataset), minlength=n_classes)[:n_classes]) if needs_counts else None
+        weight = offset = None
+        if isinstance(self.class_weight, str):
+            inverse = 1.0 / counts
+            weight = torch.as_tensor(inverse / inverse.mean(), dtype=torch.float32)
+        elif self.class_weight is not None:
+            weight = torch.as_tensor(np.asarray(self.class_weight, dtype=np.float32))
+        if self.logit_adjust:
+            prior = counts / counts.sum() if self.class_prior is None else np.asarray(self.class_prior, np.float64)
+            offset = torch.as_tensor(self.logit_adjust * np.log(prior), dtype=torch.float32)
+        for name, t in (("class_weight", weight), ("class_prior", offset)):
+            if t is not None and t.shape != (n_classes,):
+                raise ValueError(f"{name} needs one value per class ({n_classes}), got {tuple(t.shape)}")
+        return weight, offset
 
     def _network(self, image_shape: tuple[int, ...], n_classes: int) -> nn.Module:
         torch.manual_seed(self.seed)  # same initial weights for every condition of a seed
@@ -58,6 +91,7 @@ class TorchClassifier:
         """
         device = resolve_device(self.device)
         self.model_ = self._network(image_shape, n_classes).to(device)
+        weight, offset = (None if t is None else t.to(device) for t in self._loss_terms(dataset, n_classes))
         opt = torch.optim.AdamW(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=self.steps, pct_start=0.15)
         gen = torch.Generator().manual_seed(self.seed)
@@ -71,7 +105,10 @@ class TorchClassifier:
                 dataset.refresh(epoch)
             for x, y in loader:
                 x, y = x.to(device, non_blocking=True), torch.as_tensor(y).to(device)
-                loss = nn.functional.cross_entropy(self.model_(x), y)
+                logits = self.model_(x)
+                if offset is not None:
+                    logits = logits + offset  # (B, K) + (K,): the logit-adjusted loss
+                loss = nn.functional.cross_entropy(logits, y, weight=weight)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -109,6 +146,17 @@ class TorchClassifier:
 
     def score(self, images: np.ndarray, labels: np.ndarray) -> float:
         return float((self.predict(images) == np.asarray(labels)).mean())
+
+
+def _labels(dataset: Dataset) -> np.ndarray:
+    """A training dataset's class indices: its ``targets``, a TensorDataset's second tensor, or
+    read item by item."""
+    targets = getattr(dataset, "targets", None)
+    if targets is None and isinstance(dataset, torch.utils.data.TensorDataset):
+        targets = dataset.tensors[1]
+    if targets is None:
+        targets = [int(dataset[i][1]) for i in range(len(dataset))]
+    return np.asarray(targets.tolist() if isinstance(targets, torch.Tensor) else targets, dtype=np.int64)
 
 
 def fit_judge(

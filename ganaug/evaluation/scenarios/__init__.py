@@ -1,5 +1,21 @@
 """Scenarios: where a cell's training data (and its generator's) come from.
 
 Each scenario is one module: how it splits the data, what it fits, which cells it runs. The
-runner, statistics, metrics and report are shared. Today: `few_shot`.
+runner, statistics, metrics and report are shared. A scenario module provides ``NAME``,
+``SETTING_KEY`` (what a cell's record names its setting by), ``prepare(config) -> splits``,
+``settings(config)`` (the grid's settings), ``cell_name(setting, seed)``, ``describe(setting)``,
+``draw(splits, setting, seed) -> (training set, record)``, ``settings_record(splits)`` and
+``summarize(cells, conditions, n_classes)``.
 """
+
+from types import ModuleType
+
+from ganaug.evaluation.scenarios import few_shot, long_tail
+
+SCENARIOS: dict[str, ModuleType] = {few_shot.NAME: few_shot, long_tail.NAME: long_tail}
+
+
+def get_scenario(name: str) -> ModuleType:
+    if name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")
+    return SCENARIOS[name]

@@ -16,8 +16,10 @@ import torch
 from ganaug.data import ArrayDataset, few_shot, load_dataset
 from ganaug.data.neighbours import image_hashes
 from ganaug.evaluation.config import EvalConfig
+from ganaug.evaluation.stats import summarize_cells
 
 NAME = "few-shot"
+SETTING_KEY = "per_class"
 
 
 @dataclass
@@ -101,3 +103,30 @@ def draw_subset(splits: Splits, n: int, seed: int) -> tuple[ArrayDataset, dict]:
         "threads": torch.get_num_threads(),
     }
     return subset, record
+
+
+def settings(config: EvalConfig) -> tuple[int, ...]:
+    return tuple(config.per_class)
+
+
+def cell_name(n: int, seed: int) -> str:
+    return f"n{n}_seed{seed}"
+
+
+def describe(n: int) -> str:
+    return f"{n}/class"
+
+
+draw = draw_subset
+
+
+def settings_record(splits: Splits) -> dict:
+    """What results.json's settings say of the data."""
+    return {
+        "n_pool": len(splits.pool), "n_test": len(splits.test),
+        "test_duplicates_removed": splits.test_duplicates_removed, "class_names": list(splits.pool.classes),
+    }
+
+
+def summarize(cells: list[dict], conditions: tuple[str, ...], n_classes: int) -> dict:
+    return summarize_cells(cells, conditions, n_classes)
