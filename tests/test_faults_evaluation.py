@@ -134,7 +134,9 @@ def test_an_unwritable_out_fails_before_any_work(tmp_path, monkeypatch):
     npz = tmp_path / "data.npz"
     _write_npz(npz, learnable=True)
     loads = []
-    monkeypatch.setattr(runner.few_shot, "prepare", lambda config: loads.append(1))
+    from ganaug.evaluation.scenarios import few_shot
+
+    monkeypatch.setattr(few_shot, "prepare", lambda config: loads.append(1))
     (tmp_path / "file").write_text("")
     with pytest.raises(OSError, match="cannot write the evaluation to"):
         run_evaluation(_config(npz), tmp_path / "file" / "run", progress=False)
@@ -177,7 +179,7 @@ def test_cells_and_results_are_standard_json(tmp_path, monkeypatch):
     npz = tmp_path / "data.npz"
     _write_npz(npz, learnable=True)
     nan = float("nan")
-    monkeypatch.setattr(runner, "train_and_score", lambda *a: {"accuracy": nan, "per_class_accuracy": [nan] * 4,
+    monkeypatch.setattr(runner, "train_and_score", lambda *a, **k: {"accuracy": nan, "per_class_accuracy": [nan] * 4,
                                                                "seconds": float("inf")})
     run_evaluation(_config(npz), tmp_path / "run", progress=False)
     results = _strict_json((tmp_path / "run" / "results.json").read_text())
