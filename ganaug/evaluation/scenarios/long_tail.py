@@ -28,6 +28,7 @@ import torch
 
 from ganaug.data import ArrayDataset, imbalance_ratio, long_tail
 from ganaug.evaluation.config import EvalConfig
+from ganaug.evaluation.scenarios import few_shot
 from ganaug.evaluation.scenarios.few_shot import check_disjoint, load_splits
 from ganaug.evaluation.stats import summarize_long_tail
 
@@ -39,15 +40,10 @@ BALANCED_BELOW = 1.5  # a pool whose measured ratio is lower is called balanced
 
 
 @dataclass
-class Splits:
-    pool: ArrayDataset
-    test: ArrayDataset
-    test_duplicates_removed: int
-    natural: bool
+class Splits(few_shot.Splits):
+    """The few-shot pool and test set, and whether the pool is taken whole (its own imbalance)."""
 
-    @property
-    def same_source(self) -> bool:
-        return self.pool.source == self.test.source
+    natural: bool
 
 
 def balanced(test: ArrayDataset, seed: int = TEST_SEED) -> ArrayDataset:
