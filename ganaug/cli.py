@@ -393,6 +393,33 @@ def _int_list(ctx: click.Context, param: click.Parameter, value: str) -> tuple[i
     return items
 
 
+def _jobs_option(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+    """``--jobs``: a positive whole number, or ``auto`` (None here; sized once the grid is known)."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise click.BadParameter(f"expected a whole number >= 1 or auto, got {value!r}")
+    return jobs
+
+
+def _auto_jobs(jobs: int | None, config: Any) -> int:
+    """``--jobs auto``: one process per ``--threads`` cores, at most one per cell; 1 on a GPU,
+    which one process keeps busy."""
+    from ganaug.evaluation.scenarios import get_scenario
+    from ganaug.utils import default_jobs, resolve_device
+
+    if jobs is not None:
+        return jobs
+    if resolve_device(config.device).type != "cpu":
+        return 1
+    cells = len(config.seeds) * len(get_scenario(config.scenario).settings(config))
+    return default_jobs(config.threads, cells)
+
+
 def _ratio_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
     if value is None:
         return None
@@ -445,6 +472,10 @@ OWN_IMBALANCE = ("folder:", "npz:")
 @click.option("--quick", is_flag=True, help="A smoke run: 10/class, 2 seeds, short training.")
 @click.option("--no-report", is_flag=True, help="Write results.json only.")
 @device_option
+@click.option("--jobs", default="auto", show_default=True, callback=_jobs_option, metavar="N|auto",
+              help="Cells run at once, one process each; auto: the CPU cores over --threads (1 on a GPU).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Torch CPU threads per cell. Part of the settings: the numbers depend on it, --jobs does not change them.")
 @click.option("--out", type=click.Path(file_okay=False), required=True, metavar="DIR", help="Output folder.")
 @click.option("--overwrite", is_flag=True,
               help="DIR holds a run with other settings or data: remove its cells, samples, checkpoints, "
@@ -456,8 +487,8 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
              per_class: tuple[int, ...], imbalance: tuple[float, ...] | None,
              seeds: int, first_seed: int, conditions: str | None, classifier: str, classifier_steps: int, ratio: float,
              steps: int | None, loss: str | None, conditioning: str | None, config_path: str | None,
-             no_metrics: bool, quick: bool,
-             no_report: bool, device: str, out: str, overwrite: bool, quiet: bool) -> None:
+             no_metrics: bool, quick: bool, no_report: bool, device: str, jobs: int | None, threads: int,
+             out: str, overwrite: bool, quiet: bool) -> None:
     """Measure the accuracy gain of GAN augmentation, honestly, and write a report.
 
     For every (real images per class, seed): draw the few-shot subset, pretrain a GAN on it
@@ -494,11 +525,11 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
         seeds=tuple(range(first_seed, first_seed + seeds)),
         conditions=tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions is not None else None,
         classifier=classifier, classifier_steps=classifier_steps, ratio=ratio, gan=gan,
-        metrics=not no_metrics, device=device, scenario=scenario, imbalance=imbalance,
+        metrics=not no_metrics, device=device, scenario=scenario, imbalance=imbalance, threads=threads,
     )
     started = time.perf_counter()
     results = run_evaluation(config, out, progress=not quiet, command="ganaug " + " ".join(sys.argv[1:]),
-                             overwrite=overwrite)
+                             overwrite=overwrite, jobs=_auto_jobs(jobs, config))
     _echo(quiet, f"results: {Path(out) / 'results.json'} ({time.perf_counter() - started:.0f} s)")
     if not quiet:
         _print_summary(results)

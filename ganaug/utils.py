@@ -1,4 +1,4 @@
-"""Small shared helpers: devices, standard JSON, memory, environment versions."""
+"""Small shared helpers: devices, threads, standard JSON, memory, environment versions."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import json
 import math
 import os
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +137,29 @@ def machine(device: str | torch.device = "cpu") -> str:
     device = resolve_device(device)
     gpu = torch.cuda.get_device_name(device).replace(",", " ") if device.type == "cuda" else ""
     return ", ".join(part for part in (platform.machine(), f"{cores} cores" if cores else "", model, gpu) if part)
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_jobs(threads: int = 1, cells: int | None = None) -> int:
+    """How many cells to run at once: the usable cores over each cell's ``threads``, no more
+    than there are ``cells``, at least 1."""
+    jobs = max(1, usable_cores() // max(1, threads))
+    return max(1, min(jobs, cells)) if cells is not None else jobs
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch CPU threads, then restore the previous count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -33,3 +33,9 @@ def toy_arrays():
     x = rng.integers(0, 256, size=(40, 8, 8), dtype=np.uint8)
     y = np.repeat(np.arange(4), 10)
     return x, y
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Tests never read or fill the user's cache (~/.cache/ganaug): each session has its own."""
+    monkeypatch.setenv("GANAUG_CACHE", str(tmp_path_factory.getbasetemp() / "ganaug-cache"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ganaug import GANConfig
@@ -66,3 +68,49 @@ def test_killed_run_resumes_without_recomputing_finished_cells(tmp_path, monkeyp
     fits.clear()
     run_evaluation(changed, tmp_path, progress=False, overwrite=True)  # other settings: refused without it
     assert len(fits) == 4  # other settings: nothing reused
+
+
+def _numbers(results):
+    """What a run measured, without its timings and the machine it ran on."""
+    timing = {"wall_seconds", "seconds", "train_seconds", "machine"}
+
+    def clean(obj):
+        if isinstance(obj, dict):
+            return {k: clean(v) for k, v in obj.items() if k not in timing}
+        if isinstance(obj, list):
+            return [clean(v) for v in obj]
+        return obj
+
+    return clean(results["cells"]), results["summary"]
+
+
+def test_parallel_cells_give_the_serial_numbers(tmp_path):
+    # With the metrics: their feature network is trained once in the parent and sent to the workers.
+    config = EvalConfig(**TINY | dict(metrics=True, feature_steps=20, metric_samples=60))
+    serial = run_evaluation(config, tmp_path / "serial", progress=False)
+    parallel = run_evaluation(config, tmp_path / "parallel", progress=False, jobs=2)
+    assert _numbers(parallel) == _numbers(serial)
+    assert parallel["cell_key"] == serial["cell_key"]
+    names = sorted(p.name for p in (tmp_path / "parallel" / "cells").glob("*.json"))
+    assert names == sorted(p.name for p in (tmp_path / "serial" / "cells").glob("*.json"))
+
+
+def test_parallel_run_resumes_and_refuses_what_workers_cannot_receive(tmp_path):
+    config = EvalConfig(**TINY)
+    first = run_evaluation(dataclasses.replace(config, seeds=(0,)), tmp_path, progress=False)
+    written = {p.name: p.read_text() for p in (tmp_path / "cells").glob("*.json")}
+    results = run_evaluation(config, tmp_path, progress=False, jobs=2)
+    assert len(results["cells"]) == 4 and len(first["cells"]) == 2
+    for name, text in written.items():
+        assert (tmp_path / "cells" / name).read_text() == text  # done cells are read, not rerun
+    with pytest.raises(ValueError, match="cannot be pickled"):
+        run_evaluation(config, tmp_path / "other", progress=False, jobs=2, classifier_factory=lambda seed: None)
+    with pytest.raises(ValueError, match="jobs must be"):
+        run_evaluation(config, tmp_path / "other", progress=False, jobs=0)
+
+
+def test_the_thread_count_is_a_setting_of_the_run():
+    one, two = EvalConfig(**TINY), EvalConfig(**TINY, threads=2)
+    assert one.cell_key("data") != two.cell_key("data")  # other threads, other sums: other cells
+    with pytest.raises(ValueError, match="threads"):
+        EvalConfig(**TINY, threads=0)

@@ -71,6 +71,12 @@ class EvalConfig:
     over ``imbalance``, the ratios largest / smallest class of the long-tailed training sets; an
     empty tuple takes the data as they are, with their own imbalance). ``conditions`` defaults
     to the scenario's.
+
+    ``threads`` is torch's CPU thread count inside every cell. It is a setting, not a machine
+    detail, because the numbers depend on it: a CPU reduction split over more threads adds in
+    another order, and the same seed then trains other weights. One thread per cell keeps a
+    run's numbers the same on any core count and at any ``jobs`` (the cores go to parallel
+    cells instead, see `ganaug.evaluation.parallel`).
     """
 
     dataset: str = "digits"
@@ -89,6 +95,7 @@ class EvalConfig:
     device: str = "auto"
     scenario: str = "few-shot"
     imbalance: tuple[float, ...] = (10.0, 50.0)
+    threads: int = 1
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIO_CONDITIONS:
@@ -120,6 +127,8 @@ class EvalConfig:
             raise ValueError("at least one seed is needed")
         if self.ratio < 0:
             raise ValueError(f"ratio must be >= 0, got {self.ratio}")
+        if not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads < 1:
+            raise ValueError(f"threads must be a whole number >= 1, got {self.threads!r}")
 
     @property
     def needs_gan(self) -> bool:

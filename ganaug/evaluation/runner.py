@@ -31,9 +31,10 @@ from ganaug.evaluation.augment import background_value
 from ganaug.evaluation.conditions import Cell, train_and_score, train_gan, validation_scores
 from ganaug.evaluation.config import CONFIG_FILE, SCHEMA, EvalConfig
 from ganaug.evaluation.imbalanced import SMOTE_MISSING, smote_available
+from ganaug.evaluation.parallel import check_picklable, run_cells
 from ganaug.evaluation.scenarios import get_scenario
 from ganaug.training.monitor import COLLAPSE_THRESHOLD
-from ganaug.utils import dump_json, machine, resolve_device, versions
+from ganaug.utils import dump_json, machine, resolve_device, torch_threads, versions
 
 
 class _Run:
@@ -54,14 +55,24 @@ class _Run:
         self.host = machine(config.device)
         self._extractor: Any = None
 
+    def __getstate__(self) -> dict:
+        # For worker processes: a module does not pickle, its name does.
+        return self.__dict__ | {"scenario": self.scenario.NAME}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__ = state | {"scenario": get_scenario(state["scenario"])}
+
     def extractor(self) -> Any:
-        """The metrics' feature network, trained on the pool once per run (when first needed)."""
+        """The metrics' feature network, trained on the pool when first needed (once per run,
+        and once across runs of the same data: `ganaug.evaluation.cache`)."""
         if self._extractor is None:
+            from ganaug.evaluation.cache import cached_extractor, feature_key
             from ganaug.evaluation.metrics import fit_feature_extractor
 
-            pool = self.splits.pool
-            self._extractor = fit_feature_extractor(
-                pool.data, pool.targets, seed=0, steps=self.config.feature_steps, device=self.config.device
+            pool, steps, device = self.splits.pool, self.config.feature_steps, self.config.device
+            key = feature_key(self.fingerprint, pool.image_shape, self.n_classes, steps, 0, device)
+            self._extractor = cached_extractor(
+                key, lambda: fit_feature_extractor(pool.data, pool.targets, seed=0, steps=steps, device=device), device
             )
         return self._extractor
 
@@ -74,6 +85,7 @@ def run_evaluation(
     on_cell_done: Callable[[dict], None] | None = None,
     command: str | None = None,
     overwrite: bool = False,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Run (or resume) the whole grid and write ``out_dir/results.json``.
 
@@ -90,6 +102,8 @@ def run_evaluation(
         overwrite: when ``out_dir`` holds cells or a results.json made with other settings or
             data, remove them (with their samples, checkpoints and report) and run; without
             it such a folder is refused. Cells made with the same settings are kept either way.
+        jobs: cells run at once, each in its own process with ``config.threads`` torch threads
+            (`ganaug.evaluation.parallel`); the numbers are the same at any ``jobs``.
 
     Returns:
         The results dict (also written as JSON).
@@ -102,28 +116,64 @@ def run_evaluation(
     out = Path(out_dir)
     # Everything that can be checked is, before the first cell: a failure after it loses work.
     resolve_device(config.device)
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    if jobs > 1:
+        check_picklable(classifier_factory)
     _check_writable(out, config.needs_gan)
-    run = _Run(config, out, classifier_factory)
-    _claim_folder(out, run.key, overwrite)
-    (out / CONFIG_FILE).write_text(dump_json(config.to_dict(), indent=2) + "\n")
-    grid = [(n, s) for n in run.scenario.settings(config) for s in config.seeds]
-    bar = tqdm(total=len(grid) * len(run.conditions), disable=not progress, desc="evaluate", unit="run", dynamic_ncols=True)
-    cells, started = [], time.perf_counter()
-    for n, seed in grid:
-        path = out / "cells" / f"{run.scenario.cell_name(n, seed)}.json"
-        record = _load_cell(path, run.key, run.conditions)
-        if record is None:
-            record = _run_cell(run, n, seed, bar)
-            _write_json(path, record)
-            if on_cell_done is not None:
-                on_cell_done(record)
-        else:
-            bar.update(len(run.conditions))
-        cells.append(record)
-    bar.close()
+    with torch_threads(config.threads):
+        run = _Run(config, out, classifier_factory)
+        _claim_folder(out, run.key, overwrite)
+        (out / CONFIG_FILE).write_text(dump_json(config.to_dict(), indent=2) + "\n")
+        started = time.perf_counter()
+        cells = _run_grid(run, jobs, progress, on_cell_done)
     results = _results(run, cells, command, time.perf_counter() - started)
     _write_json(out / "results.json", results)
     return results
+
+
+def _run_grid(run: _Run, jobs: int, progress: bool, on_cell_done: Callable | None) -> list[dict]:
+    """Every cell's record in grid order: read from ``cells/`` when done, else computed (and
+    written there as soon as it is), ``jobs`` at a time."""
+    config = run.config
+    grid = [(n, s) for n in run.scenario.settings(config) for s in config.seeds]
+    done = {(n, s): _load_cell(_cell_path(run, n, s), run.key, run.conditions) for n, s in grid}
+    pending = [cell for cell, record in done.items() if record is None]
+    bar = tqdm(total=len(grid) * len(run.conditions), disable=not progress, desc="evaluate", unit="run", dynamic_ncols=True)
+    bar.update(len(run.conditions) * (len(grid) - len(pending)))
+    jobs = min(jobs, len(pending))
+    if jobs > 1:
+        if config.metrics and config.needs_gan:
+            bar.set_description("feature space for metrics")
+            run.extractor()  # made once here, not once per worker
+        bar.set_description(f"{len(pending)} cells, {jobs} at a time")
+        finished = run_cells(run, pending, _worker_cell, jobs, config.threads)
+    else:
+        finished = ((n, s, _serial_cell(run, n, s, bar)) for n, s in pending)
+    for n, seed, record in finished:
+        done[n, seed] = record
+        if jobs > 1:
+            bar.update(len(run.conditions))
+        if on_cell_done is not None:
+            on_cell_done(record)
+    bar.close()
+    return [done[cell] for cell in grid]
+
+
+def _cell_path(run: _Run, n: Any, seed: int) -> Path:
+    return run.out / "cells" / f"{run.scenario.cell_name(n, seed)}.json"
+
+
+def _serial_cell(run: _Run, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:
+    record = _run_cell(run, n, seed, bar)
+    _write_json(_cell_path(run, n, seed), record)
+    return record
+
+
+def _worker_cell(run: _Run, n: Any, seed: int) -> dict[str, Any]:
+    """One cell in a worker process (no progress bar of its own: the parent's counts cells)."""
+    bar = tqdm(disable=True)
+    return _serial_cell(run, n, seed, bar)
 
 
 def _run_cell(run: _Run, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:

@@ -119,6 +119,7 @@ class TorchClassifier:
             epoch += 1
         self.model_.eval()
         self.classes_ = np.arange(n_classes)
+        self.image_shape_ = tuple(image_shape)
         return self
 
     def fit(self, images: np.ndarray, labels: np.ndarray) -> TorchClassifier:
