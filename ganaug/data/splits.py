@@ -22,17 +22,21 @@ def few_shot(dataset: Any, n_per_class: int, seed: int = 0) -> tuple[ArrayDatase
     ds = as_array_dataset(dataset)
     if int(n_per_class) != n_per_class or n_per_class < 1:
         raise ValueError(f"n_per_class must be a positive integer, got {n_per_class!r}")
-    present = np.unique(ds.targets)
     check_class_counts(ds.targets, int(n_per_class), ds.classes)
-    rng = np.random.default_rng(seed)
-    chosen = np.concatenate(
-        [rng.choice(np.flatnonzero(ds.targets == c), int(n_per_class), replace=False) for c in present]
-    )
-    chosen = np.sort(chosen)
+    chosen = _per_class(ds.targets, np.arange(len(ds)), int(n_per_class), seed)
     rest = np.setdiff1d(np.arange(len(ds)), chosen)
     return (
         ds.subset(chosen, name=f"{ds.name}[{n_per_class}/class, seed {seed}]"),
         ds.subset(rest, name=f"{ds.name}[rest]"),
+    )
+
+
+def _per_class(targets: np.ndarray, pool: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` positions of every class among ``pool``, drawn from ``seed``, sorted."""
+    rng = np.random.default_rng(seed)
+    in_pool = targets[pool]
+    return np.sort(
+        np.concatenate([rng.choice(pool[in_pool == c], n, replace=False) for c in np.unique(in_pool)])
     )
 
 
