@@ -84,9 +84,9 @@ device_option = click.option(
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bars or summaries.")
 dataset_options = [
     click.option("--dataset", default="digits", show_default=True, metavar="NAME",
-                 help="digits, mnist5k, mnist, emnist-<split>, kmnist, qmnist, fashion-mnist, usps, npz:PATH, folder:PATH."),
+                 help="digits, mnist5k, mnist, emnist-<split>, kmnist, qmnist, fashion-mnist, usps, omniglot, npz:PATH, folder:PATH."),
     click.option("--root", type=click.Path(file_okay=False), default=None, metavar="DIR",
-                 help="Folder of torchvision datasets (default $GANAUG_DATA or ~/.cache/ganaug/data)."),
+                 help="Folder of torchvision datasets and Omniglot's zips (default $GANAUG_DATA or ~/.cache/ganaug/data)."),
     click.option("--download", is_flag=True, help="Let torchvision download missing files."),
 ]
 

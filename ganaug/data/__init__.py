@@ -6,9 +6,19 @@ from ganaug.data.datasets import (
     as_array_dataset,
     image_to_uint8,
 )
+from ganaug.data.omniglot import read_omniglot
 from ganaug.data.pixels import from_uint8, model_to_images, model_to_uint8, to_model, to_uint8
 from ganaug.data.sources import dataset_names, default_root, load_dataset
-from ganaug.data.splits import few_shot, imbalance, imbalance_ratio, long_tail, long_tail_counts
+from ganaug.data.splits import (
+    few_shot,
+    imbalance,
+    imbalance_ratio,
+    long_tail,
+    long_tail_counts,
+    split_by_group,
+    split_classes,
+    split_per_class,
+)
 from ganaug.data.validation import validate_images, validate_labels
 
 __all__ = [
@@ -27,6 +37,10 @@ __all__ = [
     "load_dataset",
     "long_tail",
     "long_tail_counts",
+    "read_omniglot",
+    "split_by_group",
+    "split_classes",
+    "split_per_class",
     "to_model",
     "to_uint8",
     "validate_images",

@@ -28,6 +28,8 @@ class ArrayDataset(Dataset):
         name: where the data came from, e.g. ``"digits"``.
         source: the array ``indices`` point into; two datasets with the same ``source`` can be
             checked for overlap by index.
+        class_groups: the group of each class, indexed like ``classes`` (Omniglot's alphabet of
+            each character), or None for sets without groups.
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class ArrayDataset(Dataset):
         name: str = "arrays",
         indices: np.ndarray | None = None,
         source: str | None = None,
+        class_groups: Sequence[str] | None = None,
     ) -> None:
         data = validate_images(np.asarray(data), name=f"{name} data")
         if data.dtype != np.uint8:
@@ -55,6 +58,13 @@ class ArrayDataset(Dataset):
             classes = index_names(targets, name=f"{name} targets")
         classes = [str(c) for c in classes]
         check_label_range(targets, len(classes), name=f"{name} targets")
+        if class_groups is not None:
+            class_groups = [str(g) for g in class_groups]
+            if len(class_groups) != len(classes):
+                raise ValueError(
+                    f"{name}: class_groups names {len(class_groups)} group(s) for {len(classes)} "
+                    "classes; give one group per class, in the order of `classes`"
+                )
         self.data = data
         self.targets = targets
         self.classes = classes
@@ -63,6 +73,7 @@ class ArrayDataset(Dataset):
         self.name = name
         self.indices = np.arange(len(data)) if indices is None else np.asarray(indices)
         self.source = source or name
+        self.class_groups = class_groups
 
     def __len__(self) -> int:
         return len(self.data)
@@ -93,6 +104,7 @@ class ArrayDataset(Dataset):
             name=name or self.name,
             indices=self.indices[positions],
             source=self.source,
+            class_groups=self.class_groups,
         )
 
     def __repr__(self) -> str:

@@ -1,7 +1,7 @@
 """Dataset sources: `load_dataset(name, root, train, download, transform, target_transform)`.
 
 Every source returns an `ArrayDataset` of uint8 images. Sources that ship one array
-(``digits``, ``mnist5k``, ``npz:`` and ``folder:`` without a split) are cut into a fixed,
+(``digits``, ``mnist5k``, ``omniglot``, ``npz:`` and ``folder:`` without a split) are cut into a fixed,
 stratified 75 % train / 25 % test split, the same on every machine, so ``train=True`` and
 ``train=False`` never share an image; ``train=None`` returns everything.
 """
@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ganaug.data.datasets import ArrayDataset, as_array_dataset
+from ganaug.data.omniglot import OMNIGLOT_SIZE, read_omniglot
 from ganaug.data.pixels import to_uint8
 from ganaug.data.validation import encode_labels, first_string, validate_images, validate_labels
 
@@ -44,7 +45,8 @@ def default_root() -> Path:
 def dataset_names() -> list[str]:
     """The names `load_dataset` understands (``npz:PATH`` and ``folder:PATH`` take a path)."""
     tv = [n for n in _TORCHVISION if n != "emnist"]
-    return ["digits", "mnist5k", *tv, *(f"emnist-{s}" for s in EMNIST_SPLITS), "npz:PATH", "folder:PATH"]
+    emnist = (f"emnist-{s}" for s in EMNIST_SPLITS)
+    return ["digits", "mnist5k", *tv, *emnist, "omniglot", "npz:PATH", "folder:PATH"]
 
 
 def load_dataset(
@@ -54,21 +56,26 @@ def load_dataset(
     download: bool = False,
     transform: Callable | None = None,
     target_transform: Callable | None = None,
+    *,
+    image_size: int | None = None,
 ) -> ArrayDataset:
     """Load a labelled image set by name.
 
     Args:
         name: ``digits`` (embedded default), ``mnist5k`` (needs the ``mnist5k`` extra),
             ``mnist``, ``emnist-<split>``, ``kmnist``, ``qmnist``, ``fashion-mnist``, ``usps``,
-            ``npz:PATH`` (arrays ``x``, ``y``, optional ``classes``; or ``x_train``/``y_train``/
+            ``omniglot`` (its ``images_*.zip`` files or extracted folders in ``root``, one class
+            per character; see `ganaug.data.omniglot.read_omniglot`), ``npz:PATH`` (arrays ``x``, ``y``, optional ``classes``; or ``x_train``/``y_train``/
             ``x_test``/``y_test``) or ``folder:PATH`` (one sub-folder per class, as torchvision's
             ``ImageFolder`` reads it).
-        root: folder for torchvision datasets (default `default_root`).
+        root: folder for torchvision datasets and Omniglot (default `default_root`).
         train: the training split (True), the test split (False) or everything (None).
         download: let torchvision fetch missing files. Nothing is downloaded otherwise.
         transform: set as the dataset's ``transform`` (applied to each uint8 image on access),
             as torchvision datasets take it.
         target_transform: likewise, for targets.
+        image_size: side of Omniglot's square images (default 28; 105 is the drawings' own size).
+            Other sets come at their own size and refuse it.
 
     Returns:
         An `ArrayDataset` whose ``indices`` index the source's full array.
@@ -76,14 +83,23 @@ def load_dataset(
     Raises:
         ValueError: unknown name or unreadable data. FileNotFoundError: files are missing.
     """
-    dataset = _load(name, root, train, download)
+    dataset = _load(name, root, train, download, image_size)
     dataset.transform, dataset.target_transform = transform, target_transform
     return dataset
 
 
-def _load(name: str, root: str | os.PathLike | None, train: bool | None, download: bool) -> ArrayDataset:
+def _load(
+    name: str, root: str | os.PathLike | None, train: bool | None, download: bool, image_size: int | None
+) -> ArrayDataset:
     key = name.strip()
     lower = key.lower()
+    if lower == "omniglot":
+        full = read_omniglot(root or default_root(), OMNIGLOT_SIZE if image_size is None else image_size, download)
+        return _split(full.data, full.targets, full.classes, train, "omniglot", full.class_groups)
+    if image_size is not None:
+        raise ValueError(
+            f"{name}: image_size is read by omniglot only; resize other sets with a transform"
+        )
     if lower == "digits":
         return _split(*_digits(), train, "digits")
     if lower == "mnist5k":
@@ -99,9 +115,14 @@ def _load(name: str, root: str | os.PathLike | None, train: bool | None, downloa
 
 
 def _split(
-    data: np.ndarray, targets: np.ndarray, classes: list[str], train: bool | None, name: str
+    data: np.ndarray,
+    targets: np.ndarray,
+    classes: list[str],
+    train: bool | None,
+    name: str,
+    class_groups: list[str] | None = None,
 ) -> ArrayDataset:
-    full = ArrayDataset(data, targets, classes, name=name, source=f"{name}[all]")
+    full = ArrayDataset(data, targets, classes, name=name, source=f"{name}[all]", class_groups=class_groups)
     if train is None:
         return full
     values, counts = np.unique(full.targets, return_counts=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,17 +23,21 @@ def few_shot(dataset: Any, n_per_class: int, seed: int = 0) -> tuple[ArrayDatase
     ds = as_array_dataset(dataset)
     if int(n_per_class) != n_per_class or n_per_class < 1:
         raise ValueError(f"n_per_class must be a positive integer, got {n_per_class!r}")
-    present = np.unique(ds.targets)
     check_class_counts(ds.targets, int(n_per_class), ds.classes)
-    rng = np.random.default_rng(seed)
-    chosen = np.concatenate(
-        [rng.choice(np.flatnonzero(ds.targets == c), int(n_per_class), replace=False) for c in present]
-    )
-    chosen = np.sort(chosen)
+    chosen = _per_class(ds.targets, np.arange(len(ds)), int(n_per_class), seed)
     rest = np.setdiff1d(np.arange(len(ds)), chosen)
     return (
         ds.subset(chosen, name=f"{ds.name}[{n_per_class}/class, seed {seed}]"),
         ds.subset(rest, name=f"{ds.name}[rest]"),
+    )
+
+
+def _per_class(targets: np.ndarray, pool: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` positions of every class among ``pool``, drawn from ``seed``, sorted."""
+    rng = np.random.default_rng(seed)
+    in_pool = targets[pool]
+    return np.sort(
+        np.concatenate([rng.choice(pool[in_pool == c], n, replace=False) for c in np.unique(in_pool)])
     )
 
 
@@ -144,3 +149,119 @@ def imbalance_ratio(targets: np.ndarray) -> float:
     counts = np.bincount(np.asarray(targets, dtype=np.int64))
     counts = counts[counts > 0]
     return float(counts.max() / counts.min())
+
+
+def split_classes(dataset: Any, target_classes: Sequence[str | int]) -> tuple[ArrayDataset, ArrayDataset]:
+    """Cut a dataset by class into ``(source, target)``: ``target`` holds ``target_classes``.
+
+    Each part has only its own classes, renumbered ``0..K-1`` in the dataset's class order, with
+    its own ``classes`` (and ``class_groups``); both keep the items' source ``indices``. Each part
+    needs two classes or more, as every `ArrayDataset` does.
+
+    Args:
+        dataset: any labelled image dataset.
+        target_classes: class names (``"Korean/character01"``) or indices of the target part.
+
+    Raises:
+        ValueError: an unknown class, or a part that would hold fewer than two classes.
+    """
+    ds = as_array_dataset(dataset)
+    named = [target_classes] if isinstance(target_classes, str) else target_classes
+    wanted = {_class_index(ds, c) for c in named}
+    target = sorted(wanted)
+    source = [c for c in range(len(ds.classes)) if c not in wanted]
+    if len(target) < 2 or len(source) < 2:
+        raise ValueError(
+            f"{ds.name}: the target part would hold {len(target)} of its {len(ds.classes)} classes, "
+            f"the source part {len(source)}; each part needs two classes or more"
+        )
+    return _classes_of(ds, source, "source"), _classes_of(ds, target, "target")
+
+
+def split_by_group(
+    dataset: Any, target_groups: Sequence[str] | int, seed: int = 0
+) -> tuple[ArrayDataset, ArrayDataset]:
+    """`split_classes` by the groups of the classes (Omniglot's alphabets): ``(source, target)``.
+
+    Args:
+        dataset: a dataset whose ``class_groups`` name each class's group.
+        target_groups: the groups whose classes make the target part, or how many groups to draw
+            for it at random from ``seed``.
+        seed: the draw when ``target_groups`` is a number.
+
+    Raises:
+        ValueError: the dataset has no ``class_groups``, an unknown group, or a part that would
+            hold no group or fewer than two classes.
+    """
+    ds = as_array_dataset(dataset)
+    if ds.class_groups is None:
+        raise ValueError(
+            f"{ds.name}: its classes carry no groups (class_groups is None); split it by class with "
+            "split_classes(dataset, target_classes)"
+        )
+    groups = sorted(set(ds.class_groups))
+    if isinstance(target_groups, (int, np.integer)) and not isinstance(target_groups, bool):
+        if not 0 < target_groups < len(groups):
+            raise ValueError(f"{ds.name}: cannot draw {target_groups} target group(s) of {len(groups)}; leave one for the source")
+        chosen = set(np.random.default_rng(seed).choice(groups, int(target_groups), replace=False).tolist())
+    else:
+        chosen = {target_groups} if isinstance(target_groups, str) else set(target_groups)
+        if unknown := sorted(chosen - set(groups)):
+            raise ValueError(f"{ds.name}: no group {', '.join(map(repr, unknown))}; it has {', '.join(groups)}")
+    return split_classes(ds, [c for c, g in enumerate(ds.class_groups) if g in chosen])
+
+
+def _class_index(ds: ArrayDataset, c: Any) -> int:
+    if isinstance(c, str) and c in ds.classes:
+        return ds.classes.index(c)
+    if isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= c < len(ds.classes):
+        return int(c)
+    shown = ", ".join(ds.classes[:4]) + (", …" if len(ds.classes) > 4 else "")
+    raise ValueError(f"{ds.name}: no class {c!r} (its {len(ds.classes)} classes: {shown})")
+
+
+def _classes_of(ds: ArrayDataset, kept: list[int], part: str) -> ArrayDataset:
+    """The items of classes ``kept`` with targets renumbered ``0..len(kept)-1``."""
+    number = np.full(len(ds.classes), -1, dtype=np.int64)
+    number[kept] = np.arange(len(kept))
+    positions = np.flatnonzero(number[ds.targets] >= 0)
+    return ArrayDataset(
+        ds.data[positions],
+        number[ds.targets[positions]],
+        [ds.classes[c] for c in kept],
+        transform=ds.transform,
+        target_transform=ds.target_transform,
+        name=f"{ds.name}[{part}: {len(kept)} classes]",
+        indices=ds.indices[positions],
+        source=ds.source,
+        class_groups=None if ds.class_groups is None else [ds.class_groups[c] for c in kept],
+    )
+
+
+def split_per_class(
+    dataset: Any, n_train: int, n_test: int | None = None, seed: int = 0
+) -> tuple[ArrayDataset, ArrayDataset]:
+    """``(train, test)``: ``n_train`` items of every class, and ``n_test`` others (all the rest if None).
+
+    With ``n_test`` given, the test items are drawn first, so for one ``seed`` the test set is the
+    same whatever ``n_train`` (1-shot and 5-shot runs score on the same images); the train items
+    are drawn from the others. Both draws are `few_shot`'s; the parts keep their source
+    ``indices`` and never overlap.
+
+    Raises:
+        ValueError: a class holds fewer than ``n_train + n_test`` items.
+    """
+    if n_test is None:
+        return few_shot(dataset, n_train, seed)
+    ds = as_array_dataset(dataset)
+    for label, n in (("n_train", n_train), ("n_test", n_test)):
+        if int(n) != n or n < 1:
+            raise ValueError(f"{label} must be a positive integer, got {n!r}")
+    check_class_counts(ds.targets, int(n_train + n_test), ds.classes)
+    everything = np.arange(len(ds))
+    test = _per_class(ds.targets, everything, int(n_test), seed)
+    train = _per_class(ds.targets, np.setdiff1d(everything, test), int(n_train), seed)
+    return (
+        ds.subset(train, name=f"{ds.name}[{n_train}/class, seed {seed}]"),
+        ds.subset(test, name=f"{ds.name}[test {n_test}/class, seed {seed}]"),
+    )
