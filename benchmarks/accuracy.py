@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> None:
     )
     name = f"{args.dataset}_{args.variant}"
     # The command as it can be rerun: --seeds and --seed-list exclude each other.
-    given = {k: v for k, v in vars(args).items() if v not in (False, None) and k not in ("table", "overwrite") and not (k == "seeds" and args.seed_list)}
+    given = {k: v for k, v in vars(args).items() if v not in (False, None) and k not in ("table", "overwrite", "jobs") and not (k == "seeds" and args.seed_list)}
     command = "python benchmarks/accuracy.py " + " ".join(
         f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')} " + (",".join(map(str, v)) if isinstance(v, tuple) else repr(v))
         for k, v in given.items()
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> None:
     if copied := resume_partial(name, run_dir):
         print(f"resuming with {copied} cell(s) from {PARTIAL / name}")
     results = run_evaluation(
-        config, run_dir, progress=not args.quiet, command=command, overwrite=args.overwrite,
+        config, run_dir, progress=not args.quiet, command=command, overwrite=args.overwrite, jobs=args.jobs,
         on_cell_done=lambda cell: save_partial(name, cell, settings),
     )
     if args.share or args.seed_list:
@@ -197,6 +197,7 @@ def main() -> None:
     parser.add_argument("--variant", default="default")
     parser.add_argument("--no-metrics", action="store_true")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--jobs", type=int, default=1, help="cells at once, one process each (the numbers do not change)")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the run folder's cells made with other settings or data (refused otherwise)")

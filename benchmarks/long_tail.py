@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> None:
     config = config_from(args)
     name = f"long_tail_{args.dataset}" + ("" if args.variant == "default" else f"_{args.variant}")
     places = Places(args.out, name)
-    given = {k: v for k, v in vars(args).items() if v not in (False, None) and k != "table" and not (k == "seeds" and args.seed_list)}
+    given = {k: v for k, v in vars(args).items() if v not in (False, None) and k not in ("table", "jobs") and not (k == "seeds" and args.seed_list)}
     command = "python benchmarks/long_tail.py " + " ".join(
         f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')} " + (",".join(map(str, v)) if isinstance(v, tuple) else repr(v))
         for k, v in given.items()
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> None:
                 "settings": config.to_dict() | {"gan": config.gan.to_dict()}}
     if copied := resume_partial(places):
         print(f"resuming with {copied} cell(s) from {places.partial}")
-    results = run_evaluation(config, places.run, progress=not args.quiet, command=command,
+    results = run_evaluation(config, places.run, progress=not args.quiet, command=command, jobs=args.jobs,
                              on_cell_done=lambda cell: save_partial(places, cell, settings))
     if args.share or args.seed_list:
         print(f"share done: {len(results['cells'])} cell(s) in {places.partial}; the full command writes the results")
@@ -192,6 +192,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="folder for results, partial cells and runs (default: benchmarks/)")
     parser.add_argument("--no-metrics", action="store_true")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--jobs", type=int, default=1, help="cells at once, one process each (the numbers do not change)")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--table", action="store_true", help="print tables of the committed results and exit")
     args = parser.parse_args()
