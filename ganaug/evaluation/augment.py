@@ -1,4 +1,10 @@
-"""Classical augmentation for handwriting (albumentations) and the classifier's input pipeline."""
+"""Classical augmentation for handwriting, image by image (albumentations), and the classifier's
+input pipeline.
+
+`classical_augmentation` is the reference definition of the ``classical`` baseline, for a
+per-image pipeline (a DataLoader's transform). The evaluation draws the same transforms on whole
+batches instead (`ganaug.evaluation.batch_augment`), which is several times cheaper.
+"""
 
 from __future__ import annotations
 
@@ -62,7 +68,3 @@ class ToModelInput:
             arr = self.augment(image=arr)["image"]
         return to_model(arr[None])[0]
 
-
-def augmented_copies(images: np.ndarray, augment: A.Compose, copies: int) -> np.ndarray:
-    """``copies`` augmented versions of every image, for estimators without a data loader."""
-    return np.stack([augment(image=img)["image"] for _ in range(copies) for img in images])

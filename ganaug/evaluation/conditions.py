@@ -21,7 +21,8 @@ from torch.utils.data import Dataset
 
 from ganaug.augmenter import GANAugmenter
 from ganaug.data import ArrayDataset
-from ganaug.evaluation.augment import ToModelInput, augmented_copies, classical_augmentation
+from ganaug.evaluation.augment import ToModelInput
+from ganaug.evaluation.batch_augment import BatchAugment, augmented_copies
 from ganaug.evaluation.classifiers import sklearn_classifier
 from ganaug.evaluation.config import GAN_CONDITIONS, NON_GENERATIVE, EvalConfig
 from ganaug.evaluation.gating import choose_condition, choose_ratio, cross_validate
@@ -87,18 +88,25 @@ def train_gan(subset: ArrayDataset, config: EvalConfig, seed: int) -> GANAugment
 
 
 def condition_dataset(cond: str, cell: Cell, config: EvalConfig) -> Dataset:
-    """The torch dataset a condition trains on: ``(tensor in [-1, 1], class index)`` items."""
+    """The torch dataset a condition trains on: ``(tensor in [-1, 1], class index)`` items.
+
+    Classical augmentation is not in it: `batch_augmentation` gives the classifier that, on
+    whole batches (real and synthetic items alike).
+    """
     plain = ToModelInput()
-    classical = ToModelInput(classical_augmentation(cell.background, seed=cell.seed))
-    transform = classical if "classical" in cond else plain
     if cond in ("real", "classical"):
-        return _ArrayItems(cell.subset, transform)
+        return _ArrayItems(cell.subset, plain)
     if cond in LONG_TAIL_TRAINING:
-        return _long_tail_dataset(cond, cell, classical)
+        return _long_tail_dataset(cond, cell, plain)
     if cond == "synthetic":
         ratio = max(1.0, config.ratio)
         return _SyntheticOnly(SyntheticMixDataset(cell.subset, cell.augmenter, ratio, transform=plain, seed=cell.seed))
-    return SyntheticMixDataset(cell.subset, cell.augmenter, config.ratio, transform=transform, seed=cell.seed)
+    return SyntheticMixDataset(cell.subset, cell.augmenter, config.ratio, transform=plain, seed=cell.seed)
+
+
+def batch_augmentation(cond: str, cell: Cell) -> BatchAugment | None:
+    """The classical augmentation of a condition's training batches (None without it)."""
+    return BatchAugment(cell.background, seed=cell.seed) if "classical" in cond else None
 
 
 def condition_arrays(cond: str, cell: Cell, config: EvalConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +117,7 @@ def condition_arrays(cond: str, cell: Cell, config: EvalConfig) -> tuple[np.ndar
         parts_x.append(x)
         parts_y.append(y)
     if "classical" in cond:
-        parts_x.append(augmented_copies(x, classical_augmentation(cell.background, seed=cell.seed), copies=4))
+        parts_x.append(augmented_copies(x, BatchAugment(cell.background, seed=cell.seed), copies=4))
         parts_y.append(np.tile(y, 4))
     if cond in GAN_CONDITIONS:
         n_syn = int(round(len(x) * (max(1.0, config.ratio) if cond == "synthetic" else config.ratio) * 4))
@@ -170,7 +178,7 @@ def train_and_score(
         predicted = np.asarray(clf.fit(x, y).predict(test.data))
     else:
         clf = TorchClassifier(config.classifier, steps=config.classifier_steps, seed=cell.seed, device=config.device,
-                              **LONG_TAIL_TRAINING.get(cond, {}))
+                              augment=batch_augmentation(cond, cell), **LONG_TAIL_TRAINING.get(cond, {}))
         clf.fit_dataset(condition_dataset(cond, cell, config), cell.subset.image_shape, n_classes)
         predicted = clf.predict(test.data)
     rare = rarest_classes(cell.subset.targets, n_classes) if config.scenario == "long-tail" else None
@@ -231,18 +239,18 @@ LONG_TAIL_TRAINING: dict[str, dict[str, Any]] = {
 FILL = {"gan-fill+classical": 1.0, "gan-fill+logit-adjusted": 0.5}
 
 
-def _long_tail_dataset(cond: str, cell: Cell, classical: ToModelInput) -> Dataset:
-    """The training set of a long-tail condition, classically augmented."""
+def _long_tail_dataset(cond: str, cell: Cell, plain: ToModelInput) -> Dataset:
+    """The training set of a long-tail condition (its classical augmentation comes by batch)."""
     data = cell.subset
     if cond == "ros+classical":
-        return _ArrayItems(data.subset(oversample_positions(data.targets, cell.seed)), classical)
+        return _ArrayItems(data.subset(oversample_positions(data.targets, cell.seed)), plain)
     if cond in FILL:
         ratio = fill_ratio(data.targets, FILL[cond])
-        return SyntheticMixDataset(data, cell.augmenter, ratio, transform=classical, seed=cell.seed, balance=True)
+        return SyntheticMixDataset(data, cell.augmenter, ratio, transform=plain, seed=cell.seed, balance=True)
     if cond == "smote+classical":
         x, y = smote_arrays(data.data, data.targets, cell.seed)  # drawn once per cell
-        return _ArrayItems(ArrayDataset(x, y, data.classes, name=f"{data.name}[SMOTE]"), classical)
-    return _ArrayItems(data, classical)  # reweight, logit-adjusted: the loss differs, not the data
+        return _ArrayItems(ArrayDataset(x, y, data.classes, name=f"{data.name}[SMOTE]"), plain)
+    return _ArrayItems(data, plain)  # reweight, logit-adjusted: the loss differs, not the data
 
 
 def _lt_gated(cell: Cell, test: ArrayDataset, config: EvalConfig, n_classes: int, done: dict) -> dict[str, Any]:

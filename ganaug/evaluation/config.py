@@ -19,7 +19,7 @@ from ganaug.training.config import GANConfig
 # ones cost more (gan-gated cross-validates inside every cell).
 CONDITION_INFO = {
     "real": "the few-shot subset",
-    "classical": "the subset with albumentations affine + grid-distortion augmentation",
+    "classical": "the subset with classical augmentation: affine jitter + grid distortion, drawn per image on the batch",
     "gan": "the subset + GAN samples (ratio per real item, redrawn each epoch)",
     "gan+classical": "both",
     "synthetic": "GAN samples only (train on synthetic, test on real: the Classification Accuracy Score)",

@@ -7,6 +7,7 @@ other parts train on real images to judge samples (the sample filter, the genera
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -37,6 +38,9 @@ class TorchClassifier:
             alone, which undoes the training prior's pull towards common classes. 0 = off.
         class_prior: the prior of ``logit_adjust``: ``None`` (the training labels' class
             frequencies) or a sequence with one probability per class index.
+        augment: ``(B, C, H, W) -> (B, C, H, W)``, applied to every training batch on the
+            device (e.g. `ganaug.evaluation.batch_augment.BatchAugment`); each fit starts from a
+            fresh copy of it, so a seeded augmenter gives every fit the same stream.
     """
 
     def __init__(
@@ -51,10 +55,12 @@ class TorchClassifier:
         class_weight: str | np.ndarray | list[float] | None = None,
         logit_adjust: float = 0.0,
         class_prior: np.ndarray | list[float] | None = None,
+        augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         self.arch, self.steps, self.batch_size = arch, steps, batch_size
         self.lr, self.weight_decay, self.seed, self.device = lr, weight_decay, seed, device
         self.class_weight, self.logit_adjust, self.class_prior = class_weight, logit_adjust, class_prior
+        self.augment = augment
 
     def _loss_terms(self, dataset: Dataset, n_classes: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """The class weights and the logit offsets ``τ·log(prior)`` (None where unused)."""
@@ -95,6 +101,7 @@ class TorchClassifier:
         opt = torch.optim.AdamW(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=self.steps, pct_start=0.15)
         gen = torch.Generator().manual_seed(self.seed)
+        augment = copy.deepcopy(self.augment)
         loader = DataLoader(
             dataset, batch_size=min(self.batch_size, len(dataset)), shuffle=True, drop_last=True, generator=gen
         )
@@ -105,6 +112,8 @@ class TorchClassifier:
                 dataset.refresh(epoch)
             for x, y in loader:
                 x, y = x.to(device, non_blocking=True), torch.as_tensor(y).to(device)
+                if augment is not None:
+                    x = augment(x)
                 logits = self.model_(x)
                 if offset is not None:
                     logits = logits + offset  # (B, K) + (K,): the logit-adjusted loss
