@@ -41,6 +41,9 @@ class TorchClassifier:
         augment: ``(B, C, H, W) -> (B, C, H, W)``, applied to every training batch on the
             device (e.g. `ganaug.evaluation.batch_augment.BatchAugment`); each fit starts from a
             fresh copy of it, so a seeded augmenter gives every fit the same stream.
+        init: a fitted `TorchClassifier` (of other classes, e.g. a transfer source) whose network
+            this one starts from: its body's weights are copied and a new head, seeded, maps to
+            this fit's classes; every layer then trains. ``None``: a seeded fresh network.
     """
 
     def __init__(
@@ -56,11 +59,12 @@ class TorchClassifier:
         logit_adjust: float = 0.0,
         class_prior: np.ndarray | list[float] | None = None,
         augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        init: TorchClassifier | None = None,
     ) -> None:
         self.arch, self.steps, self.batch_size = arch, steps, batch_size
         self.lr, self.weight_decay, self.seed, self.device = lr, weight_decay, seed, device
         self.class_weight, self.logit_adjust, self.class_prior = class_weight, logit_adjust, class_prior
-        self.augment = augment
+        self.augment, self.init = augment, init
 
     def _loss_terms(self, dataset: Dataset, n_classes: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """The class weights and the logit offsets ``τ·log(prior)`` (None where unused)."""
@@ -85,6 +89,8 @@ class TorchClassifier:
 
     def _network(self, image_shape: tuple[int, ...], n_classes: int) -> nn.Module:
         torch.manual_seed(self.seed)  # same initial weights for every condition of a seed
+        if self.init is not None:
+            return _from_pretrained(self.init, image_shape, n_classes)
         if callable(self.arch):
             return self.arch(image_shape, n_classes)
         return build_network(self.arch, image_shape, n_classes)
@@ -156,6 +162,21 @@ class TorchClassifier:
 
     def score(self, images: np.ndarray, labels: np.ndarray) -> float:
         return float((self.predict(images) == np.asarray(labels)).mean())
+
+
+def _from_pretrained(init: TorchClassifier, image_shape: tuple[int, ...], n_classes: int) -> nn.Module:
+    """A copy of ``init``'s network with a new head for ``n_classes`` (drawn from the current
+    torch seed); refuses a network made for other images."""
+    if getattr(init, "model_", None) is None:
+        raise ValueError("init must be a fitted TorchClassifier (call fit first)")
+    shape = getattr(init, "image_shape_", None)
+    if shape is not None and tuple(shape) != tuple(image_shape):
+        raise ValueError(f"init was trained on {tuple(shape)} images; these are {tuple(image_shape)}: "
+                         "resize one set to the other's size")
+    network = copy.deepcopy(init.model_).cpu()
+    head = network.head
+    network.head = nn.Linear(head.in_features, n_classes)
+    return network
 
 
 def _labels(dataset: Dataset) -> np.ndarray:
