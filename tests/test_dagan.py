@@ -267,3 +267,15 @@ def test_transform_as_a_dataset_transform(dagan, source):
     ds = ArrayDataset(source.data, source.targets, transform=DAGANTransform(dagan, p=1.0, seed=0))
     image, target = ds[0]
     assert image.shape == (8, 8) and image.dtype == np.uint8 and target == 0
+
+
+# -- on a GPU ------------------------------------------------------------------------------------
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_trains_draws_and_mixes_on_cuda(source, unseen, tmp_path):
+    dagan = DAGANAugmenter(steps=5, seed=0, **(TINY | {"device": "cuda"})).fit(source)
+    assert dagan.device_.type == "cuda"
+    out = dagan.augment(source.data, seed=1)
+    assert out.tobytes() == DAGANAugmenter.load(dagan.save(tmp_path / "d"), device="cuda").augment(source.data, seed=1).tobytes()
+    x, y = next(iter(mix_loader(DataLoader(unseen, batch_size=4), dagan.condition_on(unseen), ratio=1.0)))
+    assert x.shape == (8, 8, 8) and x.device.type == "cpu" and set(y.tolist()) <= {4, 6}
