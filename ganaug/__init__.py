@@ -13,14 +13,20 @@ from ganaug._version import __version__
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 from ganaug.augmenter import GANAugmenter  # noqa: E402
+from ganaug.dagan import ConditionedDAGAN, DAGANAugmenter  # noqa: E402
 from ganaug.data import ArrayDataset, few_shot, load_dataset  # noqa: E402
 from ganaug.filtering import FilteredAugmenter  # noqa: E402
 from ganaug.mixing import GANResampler, MixLoader, SyntheticMixDataset, mix_loader  # noqa: E402
-from ganaug.training import CheckpointError, GANConfig, TrainingDiverged  # noqa: E402
+from ganaug.training import CheckpointError, DAGANConfig, GANConfig, TrainingDiverged  # noqa: E402
+from ganaug.transforms import DAGANTransform  # noqa: E402
 
 __all__ = [
     "ArrayDataset",
     "CheckpointError",
+    "ConditionedDAGAN",
+    "DAGANAugmenter",
+    "DAGANConfig",
+    "DAGANTransform",
     "FilteredAugmenter",
     "GANAugmenter",
     "GANConfig",

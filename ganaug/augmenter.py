@@ -367,10 +367,14 @@ class GANAugmenter(BaseEstimator):
 
         Raises:
             FileNotFoundError, CheckpointError: see `ganaug.training.load_checkpoint`; also
-                metadata missing an entry or holding a wrong one.
+                metadata missing an entry or holding a wrong one, and another estimator's
+                checkpoint (a `DAGANAugmenter`'s).
             ValueError: ``device`` cannot be used here.
         """
         tensors, meta = load_checkpoint(path)
+        other = meta.get("estimator", "GANAugmenter")  # only other estimators write this entry
+        if other != "GANAugmenter":
+            raise CheckpointError(f"{path} is a {other} checkpoint, not a GANAugmenter's: load it with {other}.load")
         target = trainable_device(device)  # outside the try: a bad device is not a bad checkpoint
         try:
             return cls._from_checkpoint(tensors, meta, device, verbose, target)

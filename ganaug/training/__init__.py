@@ -1,5 +1,5 @@
-"""GAN training: objectives (adversarial, matching), the trainer, losses, DiffAugment, EMA,
-the collapse monitor, checkpoint I/O and the classifier trainer."""
+"""GAN training: objectives (adversarial, matching, DAGAN pairs), the trainer, losses,
+DiffAugment, EMA, the collapse monitor, checkpoint I/O and the classifier trainer."""
 
 from ganaug.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ganaug.training.config import (
@@ -16,8 +16,10 @@ from ganaug.training.losses import LOSSES, get_loss
 from ganaug.training.monitor import CollapseMonitor
 from ganaug.training.objectives import (
     AdversarialObjective,
+    DAGANConfig,
     MatchingObjective,
     Objective,
+    PairObjective,
     make_objective,
 )
 from ganaug.training.trainer import Trainer, TrainingDiverged, trainable_device
@@ -30,9 +32,11 @@ __all__ = [
     "AdversarialObjective",
     "CheckpointError",
     "CollapseMonitor",
+    "DAGANConfig",
     "GANConfig",
     "MatchingObjective",
     "Objective",
+    "PairObjective",
     "Trainer",
     "TrainingDiverged",
     "auto_loss",

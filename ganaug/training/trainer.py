@@ -55,18 +55,25 @@ class Trainer:
         n_classes: number of classes.
         image_shape: ``(C, H, W)``.
         device: torch device for everything.
+        objective: builds the objective, and the generator it trains, on ``device`` (e.g. the DAGAN
+            pair game, whose config is not a `GANConfig`); called after torch is seeded from
+            ``config.seed``. Default: ``config.loss``'s objective on a ``G(z, c)``.
     """
 
     def __init__(
-        self, config: GANConfig, n_classes: int, image_shape: tuple[int, int, int], device: torch.device
+        self, config: GANConfig, n_classes: int, image_shape: tuple[int, int, int], device: torch.device,
+        objective: Callable[[], Objective] | None = None,
     ) -> None:
         self.config, self.device, self.n_classes = config, device, n_classes
         torch.manual_seed(config.seed)  # network initialisation
-        generator = build_generator(
-            n_classes, image_shape, config.z_dim, config.g_channels, per_class=config.conditioning == "per-class"
-        ).to(device)
-        self.objective: Objective = make_objective(config, generator, n_classes, image_shape)
-        self.ema = make_ema(generator)
+        if objective is None:
+            generator = build_generator(
+                n_classes, image_shape, config.z_dim, config.g_channels, per_class=config.conditioning == "per-class"
+            ).to(device)
+            self.objective: Objective = make_objective(config, generator, n_classes, image_shape)
+        else:
+            self.objective = objective()
+        self.ema = make_ema(self.objective.generator)
         self.rng = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.rng_restored = True  # False after loading a noise stream saved on another kind of device
         self.step = 0
@@ -171,7 +178,7 @@ class Trainer:
         for c in torch.unique(y).tolist():
             labels = torch.full((per_class,), c, device=self.device, dtype=torch.long)
             z = torch.randn(per_class, self.config.z_dim, device=self.device, generator=gen)
-            samples[c] = self.ema(z, labels)
+            samples[c] = self.objective.draw(self.ema, labels, z, gen)
         record = monitor.check(self.step, samples)
         self.monitor_history.append(
             {

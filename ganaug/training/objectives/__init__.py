@@ -1,5 +1,6 @@
-"""Training objectives behind one interface (`Objective`): the adversarial game and the
-generative matching network. `make_objective` picks one from ``config.loss``."""
+"""Training objectives behind one interface (`Objective`): the adversarial game, the
+generative matching network and the DAGAN pair game. `make_objective` picks one of the first two
+from ``config.loss``; the pair game trains a ``G(x, z)`` and is built by `ganaug.dagan`."""
 
 from torch import nn
 
@@ -8,6 +9,7 @@ from ganaug.training.losses import get_loss
 from ganaug.training.objectives.adversarial import AdversarialObjective
 from ganaug.training.objectives.base import Batches, Objective
 from ganaug.training.objectives.matching import MatchingObjective
+from ganaug.training.objectives.pairs import ClassGroups, DAGANConfig, PairObjective, SamePairs
 
 
 def make_objective(config: GANConfig, generator: nn.Module, n_classes: int, image_shape: tuple[int, int, int]) -> Objective:
@@ -16,4 +18,7 @@ def make_objective(config: GANConfig, generator: nn.Module, n_classes: int, imag
     return kind(generator, config, n_classes, image_shape)
 
 
-__all__ = ["AdversarialObjective", "Batches", "MatchingObjective", "Objective", "make_objective"]
+__all__ = [
+    "AdversarialObjective", "Batches", "ClassGroups", "DAGANConfig", "MatchingObjective", "Objective", "PairObjective",
+    "SamePairs", "make_objective",
+]

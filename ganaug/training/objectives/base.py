@@ -74,6 +74,11 @@ class Objective(ABC):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """The optimisers by checkpoint prefix."""
 
+    def draw(self, generator: nn.Module, c: Tensor, z: Tensor, rng: torch.Generator | None = None) -> Tensor:
+        """The images ``generator`` (G, or its EMA copy) makes for class indices ``c`` from noise
+        ``z``; the trainer's collapse monitor looks at these. ``rng`` serves any other draw."""
+        return generator(z, c)
+
     def train(self) -> None:
         for net in self.networks().values():
             net.train()

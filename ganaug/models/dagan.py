@@ -1,0 +1,98 @@
+"""Image-conditional networks of a DAGAN (Antoniou et al., 2017, arXiv:1711.04340).
+
+``DAGANGenerator(x, z)`` turns a real image ``x`` and noise ``z`` into a new image meant to be of
+``x``'s class; ``PairDiscriminator(x, x2)`` judges a pair of images. Neither knows a class index,
+so a trained pair works on classes it never saw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.functional import interpolate
+from torch.nn.utils import spectral_norm
+
+from ganaug.models.layout import plan_resolution
+
+
+def _widths(channels: int, n_steps: int) -> list[int]:
+    """Width at each resolution, finest first: doubles with each halving, at most 256."""
+    return [min(channels * 2**i, 256) for i in range(n_steps + 1)]
+
+
+def _block(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+    """Conv, group norm (batch-independent: an image's variant never depends on its batch), act."""
+    conv = nn.Conv2d(c_in, c_out, 4, stride=2, padding=1) if stride == 2 else nn.Conv2d(c_in, c_out, 3, padding=1)
+    return nn.Sequential(conv, nn.GroupNorm(math.gcd(8, c_out), c_out), nn.LeakyReLU(0.2))
+
+
+class DAGANGenerator(nn.Module):
+    """U-Net-style encoder-decoder ``G(x, z)``: encode ``x``, add ``z`` at the bottleneck, decode
+    with skip connections from the encoder.
+
+    Args:
+        image_shape: ``(C, H, W)``, sides 8..64; odd sides work (the decoder resizes to each skip).
+        z_dim: noise size.
+        channels: width at full resolution; doubles with each halving, at most 256.
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int], z_dim: int = 32, channels: int = 32) -> None:
+        super().__init__()
+        self.image_shape, self.z_dim = tuple(image_shape), int(z_dim)
+        c, h, w = self.image_shape
+        n_steps, _ = plan_resolution(h, w)
+        widths = _widths(channels, n_steps)
+        self.stem = nn.Sequential(nn.Conv2d(c, widths[0], 3, padding=1), nn.LeakyReLU(0.2))
+        self.down = nn.ModuleList(_block(widths[i], widths[i + 1], stride=2) for i in range(n_steps))
+        self.bottleneck = (h >> n_steps, w >> n_steps)  # a stride-2 4×4 conv with padding 1 floors
+        self.z_channels = max(8, widths[-1] // 4)
+        self.from_z = nn.Linear(self.z_dim, self.z_channels * self.bottleneck[0] * self.bottleneck[1])
+        self.middle = _block(widths[-1] + self.z_channels, widths[-1])
+        self.up = nn.ModuleList(_block(widths[i + 1] + widths[i], widths[i]) for i in reversed(range(n_steps)))
+        self.to_image = nn.Conv2d(widths[0], c, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        h = self.stem(x)  # (B, W0, H, W)
+        skips = [h]
+        for down in self.down:
+            h = down(h)
+            skips.append(h)
+        skips.pop()  # the bottleneck itself
+        z_map = self.from_z(z).view(-1, self.z_channels, *self.bottleneck)  # (B, Cz, h, w)
+        h = self.middle(torch.cat([h, z_map], dim=1))
+        for up in self.up:
+            skip = skips.pop()
+            h = interpolate(h, size=skip.shape[2:], mode="nearest")
+            h = up(torch.cat([h, skip], dim=1))
+        return torch.tanh(self.to_image(h))  # (B, C, H, W) in [-1, 1]
+
+
+class PairDiscriminator(nn.Module):
+    """``D(x, x2)``: a downsampling conv net with spectral norm on two images stacked on channels.
+
+    Trained to score "two real images of one class" high and "a real image and its generated
+    variant" low; it sees no class index.
+
+    Args:
+        image_shape: ``(C, H, W)`` of one image of the pair.
+        channels: width of the first block; doubles with each halving, at most 256.
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int], channels: int = 32) -> None:
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        c, h, w = self.image_shape
+        n_steps, _ = plan_resolution(h, w)
+        widths = _widths(channels, n_steps)
+        layers: list[nn.Module] = [spectral_norm(nn.Conv2d(2 * c, widths[0], 3, padding=1))]
+        for i in range(n_steps):
+            layers += [nn.LeakyReLU(0.2), spectral_norm(nn.Conv2d(widths[i], widths[i + 1], 4, stride=2, padding=1))]
+        layers += [nn.LeakyReLU(0.2), spectral_norm(nn.Conv2d(widths[-1], widths[-1], 3, padding=1)), nn.LeakyReLU(0.2)]
+        self.blocks = nn.Sequential(*layers)
+        self.linear = spectral_norm(nn.Linear(widths[-1], 1))
+
+    def forward(self, x: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        h = self.blocks(torch.cat([x, x2], dim=1)).sum(dim=(2, 3))  # (B, F)
+        return self.linear(h).squeeze(1)  # (B,)
