@@ -2,6 +2,8 @@
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,28 @@ def test_an_unfinished_run_shows_its_cells_so_far(variants):
     (row,) = [r for r in collected["rows"] if r["variant"] == "gate (partial)"]
     assert row["seeds"] == [0] and row["vs_classical"]["mean"] == pytest.approx(0.05)
     assert "(n=1)" in variants.table(collected)
+
+
+@pytest.mark.slow  # about 20 s on 2 busy cores
+def test_speed_quick_run_reports_both_loops_rates_and_their_ratio(tmp_path):
+    out = tmp_path / "speed.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--quick", "--only", "gan_loop,classifier_step",
+               "--device", "cpu", "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["quick"] is True and result["repeats"] == 1
+    sections = result["sections"]
+    assert set(sections) == {"peak_gflops", "gan_loop", "classifier_step"}  # "% of peak" brings the peak along
+    assert sections["peak_gflops"]["conv2d_fwd_bwd"]["gflops"]["median"] > 0
+    for resolution in ("8x8", "28x28"):
+        gan = sections["gan_loop"][resolution]
+        ours, plain = gan["ganaug_steps_per_s"]["median"], gan["plain_steps_per_s"]["median"]
+        assert ours > 0 and plain > 0
+        assert gan["ratio"]["median"] == pytest.approx(ours / plain, rel=0.01)
+        assert gan["flops_per_step"] == gan["flops_per_step_ganaug_objective"] > 0  # the same work per step
+        assert gan["percent_of_peak"]["ganaug"] > 0
+        classifier = sections["classifier_step"][resolution]
+        assert classifier["plain"]["steps_per_s"]["median"] > 0
+        assert classifier["batch_augment"]["steps_per_s"]["median"] > 0
+    assert sections["gan_loop"]["mmd_8x8"]["steps_per_s"]["median"] > 0

@@ -42,7 +42,7 @@ def test_a_damaged_cache_entry_is_retrained_not_trusted(pool, tmp_path, monkeypa
     key = cache.feature_key("data", x.shape[1:], 4, 5, 0, "cpu")
     (tmp_path / "features").mkdir()
     (tmp_path / "features" / f"{key}.safetensors").write_bytes(b"not a checkpoint")
-    with pytest.warns(UserWarning, match="ignoring the cached feature network"):
+    with pytest.warns(UserWarning, match="ignoring the cached network"):
         clf = cache.cached_extractor(key, lambda: fit_feature_extractor(x, y, steps=5, device="cpu"), "cpu")
     assert clf.features(x).shape == (len(x), 128)
 

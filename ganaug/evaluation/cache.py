@@ -42,26 +42,31 @@ def feature_key(fingerprint: str, image_shape: tuple[int, ...], n_classes: int, 
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def cached_extractor(key: str, fit: Callable[[], TorchClassifier], device: str) -> TorchClassifier:
-    """The feature network under ``key``: loaded when cached, else ``fit()`` and stored.
+def cache_path(kind: str, key: str) -> Path | None:
+    """Where the cached ``kind`` (a sub-folder: features, source) under ``key`` lives; None when off."""
+    folder = cache_dir()
+    return None if folder is None else folder / kind / f"{key}.safetensors"
+
+
+def cached_extractor(key: str, fit: Callable[[], TorchClassifier], device: str, kind: str = "features") -> TorchClassifier:
+    """The classifier network under ``key``: loaded when cached, else ``fit()`` and stored.
 
     A cache that cannot be read or written is passed by (with a warning): it only saves time.
     """
-    folder = cache_dir()
-    path = None if folder is None else folder / "features" / f"{key}.safetensors"
+    path = cache_path(kind, key)
     if path is not None and path.is_file():
         try:
             return _load(path, device)
         except (CheckpointError, OSError, KeyError, RuntimeError) as err:
-            warnings.warn(f"ignoring the cached feature network {path}: {err}", stacklevel=2)
+            warnings.warn(f"ignoring the cached network {path}: {err}", stacklevel=2)
     extractor = fit()
     if path is not None:
-        meta = {"arch": "cnn", "image_shape": list(extractor.image_shape_), "n_classes": len(extractor.classes_),
+        meta = {"arch": extractor.arch, "image_shape": list(extractor.image_shape_), "n_classes": len(extractor.classes_),
                 "steps": extractor.steps, "seed": extractor.seed}
         try:
             save_checkpoint(path, extractor.model_.state_dict(), {"feature_network": meta})
         except (OSError, ValueError) as err:
-            warnings.warn(f"could not cache the feature network: {err}", stacklevel=2)
+            warnings.warn(f"could not cache the {kind} network: {err}", stacklevel=2)
     return extractor
 
 

@@ -39,13 +39,22 @@ from ganaug.training.classifier import TorchClassifier
 
 @dataclass
 class Cell:
-    """One (n per class, seed) cell: its real training data and its augmenter."""
+    """One (n per class, seed) cell: its real training data and its augmenter.
+
+    ``generators`` names every generator the cell's conditions may draw from (``gan``: the
+    cell's own; transfer adds ``dagan`` and ``finetuned``); ``pretrained`` is the classifier
+    the ``pretrained-classifier`` conditions start from, ``init`` the one this condition
+    starts from (None: a fresh network).
+    """
 
     n: int
     seed: int
     subset: ArrayDataset
     augmenter: GANAugmenter | None
     background: int
+    generators: dict[str, Any] = dataclasses.field(default_factory=dict)
+    pretrained: Any = None
+    init: Any = None
 
 
 class _ArrayItems(Dataset):
@@ -165,6 +174,11 @@ def train_and_score(
         return _gated(cell, test, config, n_classes, classifier_factory)
     if cond == "lt-gated":
         return _lt_gated(cell, test, config, n_classes, done or {})
+    if cond in TRANSFER:
+        base, generator, pretrained = TRANSFER[cond]
+        adapted = dataclasses.replace(cell, augmenter=cell.generators.get(generator) if generator else cell.augmenter,
+                                      init=cell.pretrained if pretrained else None)
+        return train_and_score(base, adapted, test, config, n_classes, classifier_factory)
     if cond == "gan-filtered":
         screened = FilteredAugmenter(cell.augmenter, cell.subset.data, cell.subset.targets, seed=cell.seed)
         result = train_and_score("gan", dataclasses.replace(cell, augmenter=screened), test, config, n_classes, classifier_factory)
@@ -178,7 +192,8 @@ def train_and_score(
         predicted = np.asarray(clf.fit(x, y).predict(test.data))
     else:
         clf = TorchClassifier(config.classifier, steps=config.classifier_steps, seed=cell.seed, device=config.device,
-                              augment=batch_augmentation(cond, cell), **LONG_TAIL_TRAINING.get(cond, {}))
+                              augment=batch_augmentation(cond, cell), init=cell.init,
+                              **LONG_TAIL_TRAINING.get(cond, {}))
         clf.fit_dataset(condition_dataset(cond, cell, config), cell.subset.image_shape, n_classes)
         predicted = clf.predict(test.data)
     rare = rarest_classes(cell.subset.targets, n_classes) if config.scenario == "long-tail" else None
@@ -220,6 +235,20 @@ def _gated(
     result = train_and_score(condition(gate["chosen"]), cell, test, chosen, n_classes, classifier_factory)
     gate["fold_gans"] = len(fold_gans)
     return result | {"gating": gate, "seconds": round(time.perf_counter() - started, 2)}
+
+
+# The transfer conditions as (the condition whose data they train on, the generator it draws
+# from — None: the cell's own —, whether the classifier starts from the source's).
+TRANSFER: dict[str, tuple[str, str | None, bool]] = {
+    "pretrained-classifier": ("classical", None, True),
+    "dagan+classical": ("gan+classical", "dagan", False),
+    "finetuned+classical": ("gan+classical", "finetuned", False),
+    "pretrained-classifier+gan": ("gan+classical", None, True),
+    "pretrained-classifier+dagan": ("gan+classical", "dagan", True),
+    "pretrained-classifier+finetuned": ("gan+classical", "finetuned", True),
+    "synthetic-dagan": ("synthetic", "dagan", False),
+    "synthetic-finetuned": ("synthetic", "finetuned", False),
+}
 
 
 # The long-tail conditions a classifier trains directly, and the loss options each gives it.

@@ -44,11 +44,37 @@ NON_GENERATIVE = ("real", "classical", "ros+classical", "reweight+classical", "l
 LONG_TAIL_CONDITIONS = (*NON_GENERATIVE, "gan-fill+classical", "gan-fill+logit-adjusted", "lt-gated")
 LONG_TAIL_OPTIONAL = ("smote+classical",)
 GAN_CONDITIONS = {"gan", "gan+classical", "synthetic", *OPTIONAL_CONDITIONS, "gan-fill+classical",
-                  "gan-fill+logit-adjusted", "lt-gated"}
+                  "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan"}
+# The transfer scenario's conditions (issue 18): generators and a classifier pretrained on
+# *other* classes (the source), against the same CNN pretrained on that source.
+CONDITION_INFO |= {
+    "pretrained-classifier": "the CNN pretrained on the source, fine-tuned on the subset with classical augmentation",
+    "dagan+classical": "the subset + samples of the source-trained DAGAN, conditioned on the subset's images",
+    "finetuned+classical": "the subset + samples of the source-pretrained GAN fine-tuned on the subset",
+    "pretrained-classifier+gan": "pretrained-classifier's start, trained on gan+classical's data",
+    "pretrained-classifier+dagan": "pretrained-classifier's start, trained on dagan+classical's data",
+    "pretrained-classifier+finetuned": "pretrained-classifier's start, trained on finetuned+classical's data",
+    "synthetic-dagan": "DAGAN samples only (its Classification Accuracy Score)",
+    "synthetic-finetuned": "fine-tuned GAN samples only (its Classification Accuracy Score)",
+}
+TRANSFER_CONDITIONS = (
+    "real", "classical", "pretrained-classifier", "gan+classical", "dagan+classical", "finetuned+classical",
+    "pretrained-classifier+gan", "pretrained-classifier+dagan", "pretrained-classifier+finetuned",
+    "synthetic", "synthetic-dagan", "synthetic-finetuned",
+)
+# The generator each condition draws from: the cell's own GAN (trained on the subset alone), the
+# DAGAN trained on the source, or the source GAN fine-tuned on the subset.
+GENERATOR_OF = {
+    **{c: "gan" for c in ("gan", "gan+classical", "synthetic", "gan-gated", "gan-filtered", "gan-fill+classical",
+                          "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan")},
+    **{c: "dagan" for c in ("dagan+classical", "pretrained-classifier+dagan", "synthetic-dagan")},
+    **{c: "finetuned" for c in ("finetuned+classical", "pretrained-classifier+finetuned", "synthetic-finetuned")},
+}
 # Which conditions each scenario runs: the defaults, then the opt-in ones.
 SCENARIO_CONDITIONS = {
     "few-shot": (CONDITIONS, OPTIONAL_CONDITIONS),
     "long-tail": (LONG_TAIL_CONDITIONS, LONG_TAIL_OPTIONAL),
+    "transfer": (TRANSFER_CONDITIONS, ()),
 }
 # The baselines every other condition's gain is paired with (classical is not paired with real).
 BASELINES = ("real", "classical")
@@ -71,6 +97,11 @@ class EvalConfig:
     over ``imbalance``, the ratios largest / smallest class of the long-tailed training sets; an
     empty tuple takes the data as they are, with their own imbalance). ``conditions`` defaults
     to the scenario's.
+
+    ``scenario="transfer"`` pretrains on ``source`` (a dataset name, read from ``source_root``
+    or ``root``) and runs the few-shot grid on ``dataset``'s classes. With ``source ==
+    dataset`` (within Omniglot) ``target_groups`` name the class groups (alphabets) held out as
+    the target; the source is the other groups.
 
     ``threads`` is torch's CPU thread count inside every cell. It is a setting, not a machine
     detail, because the numbers depend on it: a CPU reduction split over more threads adds in
@@ -96,6 +127,9 @@ class EvalConfig:
     scenario: str = "few-shot"
     imbalance: tuple[float, ...] = (10.0, 50.0)
     threads: int = 1
+    source: str | None = None
+    source_root: str | None = None
+    target_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIO_CONDITIONS:
@@ -115,6 +149,10 @@ class EvalConfig:
                 f"condition(s) {', '.join(elsewhere)} belong to another scenario than {self.scenario}; "
                 f"{self.scenario} runs {', '.join((*defaults, *optional))}"
             )
+        if self.scenario == "transfer":
+            _check_transfer(self)
+        elif self.source is not None or self.target_groups:
+            raise ValueError(f"source and target_groups belong to the transfer scenario, not {self.scenario}")
         if self.scenario == "long-tail" and self.classifier not in ("cnn", "mlp"):
             raise ValueError(f"the long-tail conditions train a torch classifier (cnn or mlp), not {self.classifier}")
         if any(not r >= 1 for r in self.imbalance):
@@ -137,9 +175,14 @@ class EvalConfig:
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["per_class"], out["seeds"], out["conditions"] = list(self.per_class), list(self.seeds), list(self.conditions)
+        out["target_groups"] = list(self.target_groups)
+        if self.scenario != "transfer":
+            # Settings (eval_config.json, results, cell keys) of the other scenarios stay as
+            # they were before transfer existed.
+            del out["source"], out["source_root"], out["target_groups"]
         if self.scenario == "few-shot":
-            # Few-shot settings (eval_config.json, results, cell keys) stay as they were before
-            # scenarios had a name: an omitted scenario reads as few-shot.
+            # Few-shot settings stay as they were before scenarios had a name: an omitted
+            # scenario reads as few-shot.
             del out["scenario"], out["imbalance"]
         else:
             out["imbalance"] = list(self.imbalance)
@@ -157,3 +200,17 @@ class EvalConfig:
         keep = {k: v for k, v in self.to_dict().items() if k not in drop}
         keep |= {"data": data, "schema": SCHEMA}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _check_transfer(config: EvalConfig) -> None:
+    """The transfer scenario's own settings: a source, groups only within one dataset, a torch CNN."""
+    if not config.source:
+        raise ValueError("the transfer scenario needs a source dataset (source='omniglot', --source omniglot)")
+    if config.source == config.dataset and not config.target_groups:
+        raise ValueError(f"transfer within {config.dataset} needs target_groups: the class groups (alphabets) "
+                         "held out as the target, the rest being the source")
+    if config.source != config.dataset and config.target_groups:
+        raise ValueError("target_groups split one dataset into source and target; with another source "
+                         f"({config.source} -> {config.dataset}) every class of {config.dataset} is the target")
+    if config.classifier not in ("cnn", "mlp"):
+        raise ValueError(f"the transfer conditions fine-tune a torch classifier (cnn or mlp), not {config.classifier}")

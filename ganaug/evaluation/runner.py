@@ -185,15 +185,21 @@ def _run_cell(run: _Run, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:
     bar.set_description(f"{label} seed={seed}: GAN")
     subset, record = run.scenario.draw(run.splits, n, seed)
     record["key"] = run.key
+    # A scenario may hold out a test set per cell (transfer within one dataset) and bring
+    # generators of its own (transfer: the source's, adapted to the cell).
+    test = run.scenario.test_set(run.splits, n, seed) if hasattr(run.scenario, "test_set") else run.splits.test
     aug = None
     if config.needs_gan:
         aug = train_gan(subset, config, seed)
-        record |= _gan_record(run, aug, subset, n, seed, bar)
-    cell = Cell(n, seed, subset, aug, background_value(run.splits.pool.data))
+        record |= _gan_record(run, aug, subset, test, n, seed, bar)
+    extra = run.scenario.generators(run.splits, subset, config, seed) if hasattr(run.scenario, "generators") else {}
+    models = getattr(run.splits, "models", None)
+    cell = Cell(n, seed, subset, aug, background_value(run.splits.pool.data), generators={"gan": aug, **extra},
+                pretrained=getattr(models, "classifier", None))
     record["results"] = results = {}
     for cond in run.conditions:
         bar.set_description(f"{label} seed={seed}: {cond}")
-        results[cond] = train_and_score(cond, cell, run.splits.test, config, run.n_classes, run.classifier_factory, done=results)
+        results[cond] = train_and_score(cond, cell, test, config, run.n_classes, run.classifier_factory, done=results)
         bar.update(1)
     if run.scenario.NAME == "long-tail":
         # What the "best-non-generative" baseline is chosen by: CV on the training set, not the test set.
@@ -204,7 +210,9 @@ def _run_cell(run: _Run, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:
     return record
 
 
-def _gan_record(run: _Run, aug: GANAugmenter, subset: ArrayDataset, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:
+def _gan_record(
+    run: _Run, aug: GANAugmenter, subset: ArrayDataset, test: ArrayDataset, n: Any, seed: int, bar: tqdm
+) -> dict[str, Any]:
     """Save the cell's GAN and samples of it; its training summary and generative metrics."""
     config, name = run.config, run.scenario.cell_name(n, seed)
     aug.save(run.out / "checkpoints" / f"{name}.safetensors", training_state=False)
@@ -230,7 +238,6 @@ def _gan_record(run: _Run, aug: GANAugmenter, subset: ArrayDataset, n: Any, seed
             bar.set_description("feature space for metrics")
         extractor = run.extractor()
         fake, fake_y = aug.sample(config.metric_samples, seed=seed + 10_000)
-        test = run.splits.test
         record["metrics"] = generative_metrics(extractor, test.data, test.targets, fake, fake_y, subset.data, seed=seed)
     return record
 
@@ -279,12 +286,14 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def data_fingerprint(splits: Any) -> str:
-    """SHA-256 (16 hex digits) of the pool's and the test set's pixels and labels, in order.
+    """SHA-256 (16 hex digits) of the pool's, the test set's (and a transfer source's) pixels and
+    labels, in order.
 
     Part of every cell's key: a dataset file replaced under the same name gives other cells.
     """
     digest = hashlib.sha256()
-    for part in (splits.pool, splits.test):
+    source = getattr(splits, "source", None)  # transfer: what the source models learnt from
+    for part in (splits.pool, splits.test, *((source,) if source is not None else ())):
         for array in (part.data, part.targets):
             array = np.ascontiguousarray(array)
             digest.update(f"{array.dtype.str}{array.shape};".encode())

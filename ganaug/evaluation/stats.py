@@ -81,7 +81,8 @@ def paired_gain(treatment: Sequence[float], baseline: Sequence[float], confidenc
 
 
 def summarize_cells(
-    cells: list[dict], conditions: tuple[str, ...], n_classes: int, setting_key: str = "per_class"
+    cells: list[dict], conditions: tuple[str, ...], n_classes: int, setting_key: str = "per_class",
+    baselines: tuple[str, ...] = BASELINES,
 ) -> dict[str, Any]:
     """Accuracy per condition, paired gains vs each baseline, per-class deltas, metric means.
 
@@ -93,11 +94,11 @@ def summarize_cells(
         acc = {cond: [c["results"][cond]["accuracy"] for c in group] for cond in conditions}
         for cond in conditions:
             summary["accuracy"].append({setting_key: n, "condition": cond, **summarize(acc[cond])})
-        for base in BASELINES:
+        for base in baselines:
             if base not in acc:
                 continue
             for cond in conditions:
-                if cond == base or (base == "classical" and cond == "real"):
+                if cond == base or (base != "real" and cond == "real"):
                     continue
                 summary["gains"].append(
                     {setting_key: n, "condition": cond, "baseline": base, **paired_gain(acc[cond], acc[base])}

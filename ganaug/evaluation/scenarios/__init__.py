@@ -5,14 +5,16 @@ runner, statistics, metrics and report are shared. A scenario module provides ``
 ``SETTING_KEY`` (what a cell's record names its setting by), ``prepare(config) -> splits``,
 ``settings(config)`` (the grid's settings), ``cell_name(setting, seed)``, ``describe(setting)``,
 ``draw(splits, setting, seed) -> (training set, record)``, ``settings_record(splits)`` and
-``summarize(cells, conditions, n_classes)``.
+``summarize(cells, conditions, n_classes)``; optionally ``test_set(splits, setting, seed)`` (a
+test set per cell) and ``generators(splits, subset, config, seed)`` (generators beside the
+cell's own GAN).
 """
 
 from types import ModuleType
 
-from ganaug.evaluation.scenarios import few_shot, long_tail
+from ganaug.evaluation.scenarios import few_shot, long_tail, transfer
 
-SCENARIOS: dict[str, ModuleType] = {few_shot.NAME: few_shot, long_tail.NAME: long_tail}
+SCENARIOS: dict[str, ModuleType] = {few_shot.NAME: few_shot, long_tail.NAME: long_tail, transfer.NAME: transfer}
 
 
 def get_scenario(name: str) -> ModuleType:

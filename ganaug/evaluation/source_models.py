@@ -1,0 +1,132 @@
+"""What the transfer scenario pretrains on the source: a classifier, a class-conditional GAN
+and a DAGAN, each once per source (seed 0) and cached by content across runs.
+
+The cache key holds everything a model depends on: the source's pixels and labels, the model's
+settings, the thread count, the device type and the torch and ganaug versions. Files are
+safetensors + JSON (`ganaug.evaluation.cache`); nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganaug._version import __version__
+from ganaug.data import ArrayDataset
+from ganaug.evaluation.batch_augment import BatchAugment
+from ganaug.evaluation.cache import cache_path, cached_extractor
+from ganaug.evaluation.config import EvalConfig
+from ganaug.training.classifier import TorchClassifier
+from ganaug.utils import resolve_device
+
+# The source classifier's step budget: the source has far more images than a target cell
+# (Omniglot: 4,840), and this is the baseline to beat, so it gets a full training.
+SOURCE_CLASSIFIER_STEPS = 2000
+SOURCE_DAGAN_STEPS = 2000  # DAGANAugmenter's default
+SOURCE_SEED = 0
+
+
+@dataclass
+class SourceModels:
+    """The models pretrained on the source (None: not needed by the run's conditions)."""
+
+    classifier: TorchClassifier | None = None
+    gan: Any = None  # a GANAugmenter, with its training state (a fine-tune starts from G and D)
+    dagan: Any = None  # a DAGANAugmenter
+    keys: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """What results.json records of them: each model's cache key and training facts."""
+        out: dict[str, Any] = {}
+        if self.classifier is not None:
+            out["classifier"] = {"key": self.keys["classifier"], "steps": self.classifier.steps, "seed": SOURCE_SEED}
+        for name in ("gan", "dagan"):
+            model = getattr(self, name)
+            if model is not None:
+                out[name] = {"key": self.keys[name], "steps": int(model.n_steps_), "seed": SOURCE_SEED,
+                             "train_seconds": round(float(getattr(model, "train_seconds_", 0.0)), 2)}
+        return out
+
+
+def _fingerprint(source: ArrayDataset) -> str:
+    digest = hashlib.sha256()
+    for array in (source.data, source.targets):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
+
+
+def _key(source_print: str, kind: str, settings: dict, device: str) -> str:
+    parts = {"source": source_print, "kind": kind, "settings": settings, "threads": torch.get_num_threads(),
+             "device": resolve_device(device).type, "torch": torch.__version__, "ganaug": __version__}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def train_source_models(source: ArrayDataset, config: EvalConfig, needs: set[str]) -> SourceModels:
+    """Train (or load from the cache) the source models in ``needs`` ⊆ {classifier, gan, dagan}."""
+    models, fingerprint = SourceModels(), _fingerprint(source)
+    if "classifier" in needs:
+        key = _key(fingerprint, "classifier", {"arch": config.classifier, "steps": SOURCE_CLASSIFIER_STEPS}, config.device)
+
+        def fit() -> TorchClassifier:
+            clf = TorchClassifier(config.classifier, steps=SOURCE_CLASSIFIER_STEPS, seed=SOURCE_SEED,
+                                  device=config.device, augment=BatchAugment(0, seed=SOURCE_SEED))
+            return clf.fit(source.data, source.targets)
+
+        models.classifier, models.keys["classifier"] = cached_extractor(key, fit, config.device, kind="source"), key
+    if "gan" in needs:
+        gan = dataclasses.replace(config.gan, seed=SOURCE_SEED)
+        key = _key(fingerprint, "gan", gan.to_dict(), config.device)
+        models.gan, models.keys["gan"] = _cached_gan(key, gan, source, config.device), key
+    if "dagan" in needs:
+        key = _key(fingerprint, "dagan", {"seed": SOURCE_SEED, "steps": SOURCE_DAGAN_STEPS}, config.device)
+        models.dagan, models.keys["dagan"] = _cached_dagan(key, source, config.device), key
+    return models
+
+
+def _cached_gan(key: str, gan: Any, source: ArrayDataset, device: str) -> Any:
+    from ganaug.augmenter import GANAugmenter
+
+    path = cache_path("source", key)
+    if path is not None and path.is_file():
+        try:
+            return GANAugmenter.load(path, device=device)
+        except (OSError, ValueError) as err:
+            warnings.warn(f"ignoring the cached source GAN {path}: {err}", stacklevel=3)
+    model = GANAugmenter.from_config(gan, device=device, verbose=False).fit(source)
+    # The run goes on with the stored copy, so a first run and a rerun that loads it fine-tune
+    # from the same thing.
+    return GANAugmenter.load(path, device=device) if _store(model, path, training_state=True) else model
+
+
+def _cached_dagan(key: str, source: ArrayDataset, device: str) -> Any:
+    from ganaug.dagan import DAGANAugmenter
+
+    path = cache_path("source", key)
+    if path is not None and path.is_file():
+        try:
+            return DAGANAugmenter.load(path, device=device)
+        except (OSError, ValueError) as err:
+            warnings.warn(f"ignoring the cached source DAGAN {path}: {err}", stacklevel=3)
+    model = DAGANAugmenter(steps=SOURCE_DAGAN_STEPS, seed=SOURCE_SEED, device=device).fit(source)
+    return DAGANAugmenter.load(path, device=device) if _store(model, path) else model
+
+
+def _store(model: Any, path: Any, **options: Any) -> bool:
+    """Save ``model`` to the cache; whether it was."""
+    if path is None:
+        return False
+    try:
+        model.save(path, **options)
+    except (OSError, ValueError) as err:
+        warnings.warn(f"could not cache {type(model).__name__}: {err}", stacklevel=3)
+        return False
+    return True

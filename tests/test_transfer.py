@@ -1,0 +1,95 @@
+"""The transfer scenario: source-pretrained generators and classifier against the target's few images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ganaug import GANConfig
+from ganaug.evaluation import source_models
+from ganaug.evaluation.config import TRANSFER_CONDITIONS, EvalConfig
+from ganaug.evaluation.runner import run_evaluation
+from ganaug.evaluation.scenarios import transfer
+from tests.test_omniglot import members, write_zip
+
+SIX = 6  # drawers per character in the generated set
+ALPHABETS = {"Balinese": 2, "Greek": 2, "Latin": 2}
+
+
+@pytest.fixture
+def omniglot_root(tmp_path, monkeypatch):
+    import tests.test_omniglot as generated
+
+    monkeypatch.setattr(generated, "DRAWERS", SIX)
+    write_zip(tmp_path / "images_background_small1.zip", "images_background_small1", members(ALPHABETS))
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def short_source_training(monkeypatch):
+    monkeypatch.setattr(source_models, "SOURCE_CLASSIFIER_STEPS", 6)
+    monkeypatch.setattr(source_models, "SOURCE_DAGAN_STEPS", 4)
+
+
+def tiny(**overrides) -> EvalConfig:
+    settings = dict(scenario="transfer", per_class=(2,), seeds=(0, 1), classifier_steps=6, metrics=False,
+                    gan=GANConfig(steps=4, batch_size=8, monitor_every=100), device="cpu")
+    return EvalConfig(**settings | overrides)
+
+
+def test_transfer_within_omniglot_holds_out_each_seeds_own_test_images(omniglot_root, tmp_path):
+    config = tiny(dataset="omniglot", source="omniglot", root=str(omniglot_root), target_groups=("Latin",))
+    splits = transfer.prepare(config)
+    assert splits.within and splits.n_test == SIX - 2
+    assert set(splits.pool.class_groups) == {"Latin"} and set(splits.source.class_groups) == {"Balinese", "Greek"}
+    for seed in (0, 1):
+        subset, _ = transfer.draw(splits, 2, seed)
+        test = transfer.test_set(splits, 2, seed)
+        assert len(test) == 2 * (SIX - 2) and not np.intersect1d(subset.indices, test.indices).size
+    assert not np.array_equal(transfer.test_set(splits, 2, 0).indices, transfer.test_set(splits, 2, 1).indices)
+
+    results = run_evaluation(config, tmp_path / "run", progress=False)
+    cell = results["cells"][0]
+    assert set(cell["results"]) == set(TRANSFER_CONDITIONS)
+    assert results["settings"]["source"]["groups"] == ["Balinese", "Greek"]
+    assert set(results["settings"]["source_models"]) == {"classifier", "gan", "dagan"}
+    baselines = {g["baseline"] for g in results["summary"]["gains"]}
+    assert baselines == {"real", "classical", "pretrained-classifier"}
+
+
+def test_source_models_are_trained_once_and_a_rerun_gives_the_same_numbers(omniglot_root, tmp_path, monkeypatch):
+    config = tiny(dataset="omniglot", source="omniglot", root=str(omniglot_root), target_groups=("Greek",),
+                  seeds=(0,), conditions=("classical", "pretrained-classifier", "dagan+classical"))
+    first = run_evaluation(config, tmp_path / "a", progress=False)
+    fits = []
+    original = source_models.TorchClassifier.fit
+    monkeypatch.setattr(source_models.TorchClassifier, "fit", lambda self, *a: fits.append(1) or original(self, *a))
+    again = run_evaluation(config, tmp_path / "b", progress=False)
+    assert fits == []  # the source classifier came from the cache
+    accuracy = lambda r: {c: v["accuracy"] for c, v in r["cells"][0]["results"].items()}  # noqa: E731
+    assert accuracy(first) == accuracy(again)
+
+
+def test_another_dataset_as_the_source_is_resized_to_the_target(omniglot_root, tmp_path):
+    config = tiny(dataset="digits", source="omniglot", source_root=str(omniglot_root), seeds=(0,),
+                  conditions=("classical", "pretrained-classifier", "dagan+classical", "synthetic-dagan"))
+    splits = transfer.prepare(config)
+    assert splits.source.image_shape == (8, 8) and not splits.within
+    results = run_evaluation(config, tmp_path, progress=False)
+    assert set(results["cells"][0]["results"]) == set(config.conditions)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(dataset="omniglot", source=None), "needs a source"),
+    (dict(dataset="omniglot", source="omniglot"), "needs target_groups"),
+    (dict(dataset="digits", source="omniglot", target_groups=("Latin",)), "every class of digits is the target"),
+    (dict(dataset="digits", source="omniglot", classifier="svc"), "torch classifier"),
+])
+def test_transfer_settings_are_checked(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        tiny(**overrides)
+
+
+def test_other_scenarios_refuse_a_source():
+    with pytest.raises(ValueError, match="belong to the transfer scenario"):
+        EvalConfig(source="omniglot")
