@@ -18,6 +18,7 @@ from ganaug.training.config import GANConfig
 from ganaug.training.ema import make_ema, update_ema
 from ganaug.training.monitor import CollapseMonitor
 from ganaug.training.objectives import Batches, Objective, make_objective
+from ganaug.training.transfer import TransferSource, load_source
 from ganaug.utils import resolve_device
 
 Tensor = torch.Tensor
@@ -60,12 +61,13 @@ class Trainer:
     def __init__(
         self, config: GANConfig, n_classes: int, image_shape: tuple[int, int, int], device: torch.device
     ) -> None:
-        self.config, self.device, self.n_classes = config, device, n_classes
+        self.device, self.n_classes, self.image_shape = device, n_classes, tuple(image_shape)
         torch.manual_seed(config.seed)  # network initialisation
         generator = build_generator(
             n_classes, image_shape, config.z_dim, config.g_channels, per_class=config.conditioning == "per-class"
         ).to(device)
         self.objective: Objective = make_objective(config, generator, n_classes, image_shape)
+        self.config = self.objective.config  # with what the objective sized from its networks
         self.ema = make_ema(generator)
         self.rng = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.rng_restored = True  # False after loading a noise stream saved on another kind of device
@@ -77,6 +79,11 @@ class Trainer:
     @property
     def generator(self) -> torch.nn.Module:
         return self.objective.generator
+
+    def start_from(self, source: TransferSource) -> None:
+        """Fine-tune ``source`` (a new trainer, before `train`): its weights in G, the EMA copy and
+        D, the new classes' rows at the mean of the source's (see `ganaug.training.transfer`)."""
+        load_source(source, self.objective.networks(), self.ema, self.config, self.image_shape)
 
     def sampler(self) -> Sampler:
         """What a fitted augmenter keeps: the EMA generator, ready to sample."""

@@ -40,8 +40,9 @@ class Objective(ABC):
     """What one generator update does, and what it must checkpoint to resume.
 
     An objective owns the networks it trains besides the generator (a discriminator, a frozen
-    feature network) and the optimisers of all of them; the trainer owns the data, the random
-    stream, the EMA copy, progress and checkpoints.
+    feature network) and the optimisers of all of them, over the parameters that train
+    (``config.train_layers``, see `ganaug.training.transfer.freeze_layers`); the trainer owns the
+    data, the random stream, the EMA copy, progress and checkpoints.
 
     Args:
         generator: ``G(z, c)``, already on its device.
