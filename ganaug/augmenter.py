@@ -28,6 +28,7 @@ from ganaug.training.checkpoint import (
     write_atomic,
 )
 from ganaug.training.config import GANConfig, resolve
+from ganaug.training.distributed import is_main
 from ganaug.training.trainer import Trainer, trainable_device
 from ganaug.training.transfer import TransferSource, inherit_architecture
 from ganaug.utils import dump_json, versions
@@ -150,7 +151,7 @@ class GANAugmenter(BaseEstimator):
         # finishes: after a failed, diverged or interrupted one (warm or cold), sample and save
         # still describe the earlier model, with its own config_ and n_steps_.
         self._take(fitted, trainer)
-        if target is not None:
+        if target is not None and is_main():  # under torchrun, one checkpoint: rank 0's
             self.save(target)
         return self
 

@@ -157,6 +157,8 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
 
     Writes DIR/augmenter.safetensors (+ .json; also every --checkpoint-every steps while
     training), DIR/config.json, DIR/samples.png, DIR/losses.png and DIR/diversity.png.
+    Runs unchanged under torchrun (data parallel; each process trains on --steps batches of
+    the configured size, rank 0 alone writes and prints).
 
     \b
     Examples:
@@ -164,23 +166,32 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
       ganaug pretrain --dataset mnist5k --per-class 10 --steps 3000 --out runs/m10
       ganaug pretrain --dataset digits --resume runs/digits/augmenter.safetensors --steps 4000 --out runs/digits
       ganaug pretrain --dataset digits --per-class 5 --init runs/emnist/augmenter.safetensors --out runs/ft
+      torchrun --nproc_per_node 4 -m ganaug pretrain --dataset mnist --out runs/mnist
     """
+    from ganaug.training import distributed
+
     # Checked before anything loads or trains: a run that cannot write its result is lost.
     out_dir = _pretrain_out(out)
-    _pretrain_device(device)
-    # The run's seed (the subset drawn, the GAN's streams) is the checkpoint's or the config
-    # file's unless --seed is given.
-    seed_given = click.get_current_context().get_parameter_source("seed") is not ParameterSource.DEFAULT
-    flags = {"steps": steps, "loss": loss, "conditioning": conditioning, "train_layers": train_layers,
-             "freeze_d_blocks": freeze_d_blocks, "seed": seed if seed_given else None}
-    aug, seed = _pretrain_augmenter(resume, init, config_path, flags, device, quiet)
-    _pretrain_run(aug, dataset, root, download, per_class, seed, out_dir, checkpoint_every, quiet)
+    started = distributed.init_from_env(device)  # under torchrun: join its process group (and GPU)
+    try:
+        _pretrain_device(device)
+        # The run's seed (the subset drawn, the GAN's streams) is the checkpoint's or the config
+        # file's unless --seed is given.
+        seed_given = click.get_current_context().get_parameter_source("seed") is not ParameterSource.DEFAULT
+        flags = {"steps": steps, "loss": loss, "conditioning": conditioning, "train_layers": train_layers,
+                 "freeze_d_blocks": freeze_d_blocks, "seed": seed if seed_given else None}
+        aug, seed = _pretrain_augmenter(resume, init, config_path, flags, device, quiet)
+        _pretrain_run(aug, dataset, root, download, per_class, seed, out_dir, checkpoint_every,
+                      quiet or not distributed.is_main())
+    finally:
+        distributed.close(started)
 
 
 def _pretrain_run(aug: Any, dataset: str, root: str | None, download: bool, per_class: int | None, seed: int,
                   out_dir: Path, checkpoint_every: int, quiet: bool) -> None:
-    """Load the data, fit, write the figures and say how it went."""
+    """Load the data, fit, and (rank 0) write the figures and say how it went."""
     from ganaug.data import few_shot, load_dataset
+    from ganaug.training.distributed import is_main
     from ganaug.training.trainer import TrainingDiverged
 
     data = load_dataset(dataset, root=root, train=True, download=download)
@@ -194,6 +205,8 @@ def _pretrain_run(aug: Any, dataset: str, root: str | None, download: bool, per_
     except TrainingDiverged as err:  # the user's settings, not a bug: no pointer to --debug
         raise click.ClickException(str(err)) from None
     seconds = time.perf_counter() - started
+    if not is_main():
+        return
     _pretrain_figures(aug, data.name, out_dir, seed)
     objective = f"{aug.loss} → {aug.config_.loss}" if aug.loss != aug.config_.loss else aug.config_.loss
     _echo(quiet, f"done in {seconds:.0f} s ({aug.n_steps_} steps of {objective} on {aug.device_}); checkpoint: {ckpt}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -78,6 +79,12 @@ class Objective(ABC):
     def train(self) -> None:
         for net in self.networks().values():
             net.train()
+
+    def wrap_networks(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
+        """Run the trained networks' forward passes through ``wrap(net)`` (DistributedDataParallel):
+        each entry of `networks` is the attribute of that name, and becomes the wrapper."""
+        for name, net in self.networks().items():
+            setattr(self, name, wrap(net))
 
     def extra_state(self) -> dict[str, Any]:
         """JSON-serialisable state beyond weights and optimisers (e.g. moving averages)."""
