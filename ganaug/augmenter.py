@@ -6,13 +6,14 @@ import copy
 import dataclasses
 import inspect
 import numbers
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
 from ganaug.data.datasets import as_array_dataset
 from ganaug.data.pixels import from_uint8, model_to_images, to_model, to_uint8
@@ -27,18 +28,21 @@ from ganaug.training.checkpoint import (
     write_atomic,
 )
 from ganaug.training.config import GANConfig, resolve
+from ganaug.training.distributed import is_main
 from ganaug.training.trainer import Trainer, trainable_device
+from ganaug.training.transfer import TransferSource, inherit_architecture
 from ganaug.utils import dump_json, versions
 
-# Parameters beside GANConfig's fields: how the estimator runs, not what it learns. verbose is
-# off by default, as in scikit-learn (verbose=0); the CLI turns it on unless --quiet.
-RUN_PARAMS = {"device": "auto", "verbose": False, "warm_start": False}
+# Parameters beside GANConfig's fields: how the estimator runs, and what it starts from (init: a
+# pretrained source, a path or a fitted augmenter, which no JSON config can hold). verbose is off
+# by default, as in scikit-learn (verbose=0); the CLI turns it on unless --quiet.
+RUN_PARAMS = {"device": "auto", "verbose": False, "warm_start": False, "init": None}
 # Settings a trainer is built from (networks, optimisers, objective, augmentation policy):
 # a warm start keeps the checkpoint's. Steps, batch size, EMA decay, penalty weights and
 # the monitor may change.
 FIXED_ON_RESUME = (
     "loss", "conditioning", "z_dim", "g_channels", "d_channels", "lr_g", "lr_d", "beta1", "beta2",
-    "diffaugment", "minibatch_std", "aux_weight", "mmd_feature_weight", "seed",
+    "diffaugment", "minibatch_std", "aux_weight", "mmd_feature_weight", "seed", "train_layers", "freeze_d_blocks",
 )
 
 
@@ -46,8 +50,10 @@ class GANAugmenter(BaseEstimator):
     """Pretrain a class-conditional GAN on labelled images, then draw labelled samples.
 
     Parameters mirror `GANConfig` (see there), plus ``device`` (``"auto"``: CUDA when present),
-    ``verbose`` (progress bar) and ``warm_start`` (a second ``fit`` continues training up to
-    ``steps`` instead of starting over).
+    ``verbose`` (progress bar), ``warm_start`` (a second ``fit`` continues training up to
+    ``steps`` instead of starting over) and ``init`` (fine-tune a generator pretrained on other
+    classes: a checkpoint path or a fitted ``GANAugmenter``; its layer sizes are inherited and
+    ``train_layers`` says what trains; see `ganaug.training.transfer`).
 
     Attributes set by `fit`:
         classes_: the label values seen, sorted; ``sample`` returns these.
@@ -61,6 +67,8 @@ class GANAugmenter(BaseEstimator):
             ``loss="auto"`` resolved (see `auto_loss`).
         history_: losses over training; ``monitor_``: mode-collapse checks.
         n_steps_: generator updates done; ``train_seconds_``: time spent training.
+        init_source_: where a fine-tune started (the source's path, weights hash, classes,
+            steps), or None.
 
     Example:
         >>> aug = GANAugmenter(steps=1500, seed=0).fit(load_dataset("digits"))
@@ -81,7 +89,13 @@ class GANAugmenter(BaseEstimator):
 
     def get_config(self) -> GANConfig:
         names = {f.name for f in dataclasses.fields(GANConfig)}
-        return GANConfig(**{k: v for k, v in self.get_params().items() if k in names})
+        return GANConfig(**{k: v for k, v in self.get_params(deep=False).items() if k in names})
+
+    def __sklearn_clone__(self) -> GANAugmenter:
+        # As scikit-learn clones, except that ``init`` stays the very object: a fitted source
+        # augmenter would otherwise come back unfitted, and a clone must fine-tune the same source.
+        params = self.get_params(deep=False)
+        return type(self)(**{k: v if k == "init" else clone(v, safe=False) for k, v in params.items()})
 
     # -- fitting -----------------------------------------------------------------------------
     def fit(
@@ -123,21 +137,40 @@ class GANAugmenter(BaseEstimator):
         every = checkpoint_every
         if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 0:
             raise ValueError(f"checkpoint_every must be an integer >= 0, got {every!r}")
-        given = self.get_config()
         x, y_idx, fitted, smallest = _prepare(X, y, value_range, image_shape)
+        source, given, fitted["init_source_"] = self._transfer(self.get_config(), fitted["image_shape_"])
         fitted["_given_config"] = given
         config = resolve(given, len(x), x.shape[2] * x.shape[3], smallest)
         device = trainable_device(self.device)
         trainer = self._trainer(config, fitted, tuple(x.shape[1:]), device)
+        if source is not None:
+            trainer.start_from(source)
         saver = [_PeriodicSave(self, fitted, target, every)] if target and every else []
         trainer.train(x.to(device), y_idx.to(device), trainer.config.steps, progress=self.verbose, callbacks=saver)
         # The trainer is a fresh object, so a fit replaces the fitted state only once it
         # finishes: after a failed, diverged or interrupted one (warm or cold), sample and save
         # still describe the earlier model, with its own config_ and n_steps_.
         self._take(fitted, trainer)
-        if target is not None:
+        if target is not None and is_main():  # under torchrun, one checkpoint: rank 0's
             self.save(target)
         return self
+
+    def _transfer(
+        self, given: GANConfig, image_shape: tuple[int, ...]
+    ) -> tuple[TransferSource | None, GANConfig, dict[str, Any] | None]:
+        """For this fit: the source a cold fit with ``init`` starts from (or None), the settings
+        with the layer sizes a fine-tune inherits, and the record of the source."""
+        if self.warm_start and hasattr(self, "generator_"):
+            record = getattr(self, "init_source_", None)  # a fine-tune goes on with its own layers
+            return None, inherit_architecture(given, self.config_) if record else given, record
+        if self.init is None:
+            if given.train_layers != "all":
+                raise ValueError(f"train_layers={given.train_layers!r} keeps pretrained layers fixed: it needs "
+                                 "init= (a pretrained augmenter or its checkpoint)")
+            return None, given, None
+        source = _transfer_source(self.init)
+        source.check_shape(image_shape)
+        return source, source.inherit(given), source.record()
 
     def _trainer(
         self, config: GANConfig, fitted: dict[str, Any], chw: tuple[int, int, int], device: torch.device
@@ -146,7 +179,7 @@ class GANAugmenter(BaseEstimator):
         if not (self.warm_start and hasattr(self, "generator_")):
             return Trainer(config, len(fitted["classes_"]), chw, device)
         self._check_resume(fitted["image_shape_"], fitted["classes_"])
-        config = self._resume_config(config)
+        config = self._resume_config(config, fitted["_given_config"])
         if config.steps < self.n_steps_:
             raise ValueError(
                 f"warm_start: steps={config.steps} is below the {self.n_steps_} steps already done; "
@@ -181,7 +214,7 @@ class GANAugmenter(BaseEstimator):
             raise CheckpointError(f"warm_start: the training state does not match ganaug's layout ({err})") from None
         return trainer
 
-    def _resume_config(self, wanted: GANConfig) -> GANConfig:
+    def _resume_config(self, wanted: GANConfig, given: GANConfig) -> GANConfig:
         """The settings a warm start trains on: the checkpoint's, except those that may change.
 
         The networks, optimisers, objective and augmentation policy were built from the
@@ -193,7 +226,7 @@ class GANAugmenter(BaseEstimator):
                 "warm_start: this checkpoint was saved with training_state=False and holds only the "
                 "sampling generator; save with training_state=True to continue training"
             )
-        before, params = self.config_, self.get_params()
+        before, params = self.config_, given.to_dict()
         changed = [
             f"{k} ({getattr(before, k)!r} -> {params[k]!r})" for k in FIXED_ON_RESUME
             if params[k] not in (None, "auto") and params[k] != getattr(before, k)
@@ -307,9 +340,10 @@ class GANAugmenter(BaseEstimator):
         self._check_fitted()
         last = {k: (v[-1] if v else None) for k, v in self.history_.items() if k != "step"}
         given = getattr(self, "_given_config", None)
+        init = getattr(self, "init_source_", None)
         # "params": the settings as given to fit (loss="auto", steps=None…), which `load` sets
         # so that clone() re-resolves them on new data; "config": what they resolved to.
-        return ({"params": given.to_dict()} if given is not None else {}) | {
+        return ({"params": given.to_dict()} if given is not None else {}) | ({"init": init} if init else {}) | {
             "config": self.config_.to_dict(),
             "classes": self.classes_.tolist(),
             "class_names": list(self.class_names_),
@@ -377,7 +411,9 @@ class GANAugmenter(BaseEstimator):
             raise CheckpointError(f"{path} is a {other} checkpoint, not a GANAugmenter's: load it with {other}.load")
         target = trainable_device(device)  # outside the try: a bad device is not a bad checkpoint
         try:
-            return cls._from_checkpoint(tensors, meta, device, verbose, target)
+            aug = cls._from_checkpoint(tensors, meta, device, verbose, target)
+            aug._loaded_from = str(path)  # named as a fine-tune's source
+            return aug
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
             raise CheckpointError(f"{path}: {_layout_error(err)}") from None
 
@@ -387,8 +423,10 @@ class GANAugmenter(BaseEstimator):
     ) -> GANAugmenter:
         config = GANConfig.from_dict(meta["config"])
         given = GANConfig.from_dict(meta["params"]) if "params" in meta else config
-        aug = cls.from_config(given, device=device, verbose=verbose)
-        aug._given_config = given
+        # A fine-tune's init parameter is its source's path, when it was given as one.
+        init_source = meta.get("init")
+        aug = cls.from_config(given, device=device, verbose=verbose, init=init_source["path"] if init_source else None)
+        aug._given_config, aug.init_source_ = given, init_source
         aug.image_shape_ = tuple(int(s) for s in meta["image_shape"])
         aug.classes_ = np.asarray(meta["classes"])
         aug.class_names_ = list(meta["class_names"])
@@ -418,7 +456,7 @@ class _PeriodicSave:
         if trainer.step % self.every and time.monotonic() - self.last < CHECKPOINT_SECONDS:
             return
         trainer.check_finite()  # a diverged state never replaces the last finite checkpoint
-        stand_in = type(self.owner)(**self.owner.get_params())
+        stand_in = type(self.owner)(**self.owner.get_params(deep=False))
         stand_in._take(self.fitted, trainer)
         stand_in.save(self.path)
         self.last = time.monotonic()
@@ -441,6 +479,23 @@ def checkpoint_path(path: str | Path) -> Path:
             f"{path.with_suffix('.safetensors')}, or pass a folder (without a suffix, or one that exists)"
         )
     return path / "augmenter.safetensors"
+
+
+def _transfer_source(init: Any) -> TransferSource:
+    """``init`` (a checkpoint path or a fitted augmenter) as a source to fine-tune from."""
+    if isinstance(init, GANAugmenter):
+        if not hasattr(init, "generator_"):
+            raise ValueError("init: the GANAugmenter given is not fitted; fit or load it first")
+        state = init._training_state
+        tensors = state[0] if state is not None else {f"ema.{k}": v for k, v in init.generator_.state_dict().items()}
+        return TransferSource.from_checkpoint(tensors, init.metadata(), getattr(init, "_loaded_from", None))
+    if isinstance(init, (str, os.PathLike)):
+        try:
+            tensors, meta = load_checkpoint(init)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(f"init: {err}") from None
+        return TransferSource.from_checkpoint(tensors, meta, str(init))
+    raise TypeError(f"init must be a checkpoint path or a fitted GANAugmenter, got {type(init).__name__}")
 
 
 def _layout_error(err: Exception) -> str:

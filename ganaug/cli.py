@@ -27,7 +27,7 @@ from ganaug.evaluation.config import (
     OPTIONAL_CONDITIONS,
 )
 from ganaug.training.checkpoint import CHECKPOINT_EVERY, CHECKPOINT_SECONDS
-from ganaug.training.config import CONDITIONING, GANConfig
+from ganaug.training.config import CONDITIONING, TRAIN_LAYERS, GANConfig
 from ganaug.training.losses import LOSSES
 from ganaug.training.trainer import TrainingDiverged
 
@@ -132,6 +132,14 @@ def main(debug: bool) -> None:
 @with_gan_options
 @click.option("--resume", type=click.Path(exists=True), default=None, metavar="CKPT",
               help="Continue training this checkpoint (e.g. DIR/augmenter.safetensors of a killed run) up to --steps.")
+@click.option("--init", type=click.Path(exists=True), default=None, metavar="CKPT",
+              help="Fine-tune the generator of this checkpoint, pretrained on other classes (same image size); "
+                   "its layer sizes are kept, every class here starts at the mean of its classes.")
+@click.option("--train-layers", type=click.Choice(TRAIN_LAYERS), default=None,
+              help="With --init: what trains — all, embeddings+norms (G's class embeddings and norms; D fully), "
+                   "freeze-d (D's first --freeze-d-blocks convolutions fixed) [default: all].")
+@click.option("--freeze-d-blocks", type=click.IntRange(min=0), default=None, metavar="K",
+              help="With --train-layers freeze-d: D's convolutions kept fixed [default: half of them].")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=CHECKPOINT_EVERY, show_default=True,
               metavar="N", help=f"Write DIR/augmenter.safetensors every N steps (and at least every "
                                 f"{CHECKPOINT_SECONDS / 60:.0f} minutes) while training, so a killed run continues "
@@ -143,29 +151,49 @@ def main(debug: bool) -> None:
 @user_errors
 def pretrain(dataset: str, root: str | None, download: bool, per_class: int | None, steps: int | None,
              loss: str | None, conditioning: str | None, config_path: str | None, resume: str | None,
+             init: str | None, train_layers: str | None, freeze_d_blocks: int | None,
              checkpoint_every: int, seed: int, device: str, out: str, quiet: bool) -> None:
     """Pretrain a conditional GAN augmenter on a dataset's train split.
 
     Writes DIR/augmenter.safetensors (+ .json; also every --checkpoint-every steps while
     training), DIR/config.json, DIR/samples.png, DIR/losses.png and DIR/diversity.png.
+    Runs unchanged under torchrun (data parallel; each process trains on --steps batches of
+    the configured size, rank 0 alone writes and prints).
 
     \b
     Examples:
       ganaug pretrain --dataset digits --out runs/digits
       ganaug pretrain --dataset mnist5k --per-class 10 --steps 3000 --out runs/m10
       ganaug pretrain --dataset digits --resume runs/digits/augmenter.safetensors --steps 4000 --out runs/digits
+      ganaug pretrain --dataset digits --per-class 5 --init runs/emnist/augmenter.safetensors --out runs/ft
+      torchrun --nproc_per_node 4 -m ganaug pretrain --dataset mnist --out runs/mnist
     """
-    from ganaug.data import few_shot, load_dataset
-    from ganaug.training.trainer import TrainingDiverged
+    from ganaug.training import distributed
 
     # Checked before anything loads or trains: a run that cannot write its result is lost.
     out_dir = _pretrain_out(out)
-    _pretrain_device(device)
-    # The run's seed (the subset drawn, the GAN's streams) is the checkpoint's or the config
-    # file's unless --seed is given.
-    seed_given = click.get_current_context().get_parameter_source("seed") is not ParameterSource.DEFAULT
-    aug, seed = _pretrain_augmenter(resume, steps, loss, conditioning, config_path,
-                                    seed if seed_given else None, device, quiet)
+    started = distributed.init_from_env(device)  # under torchrun: join its process group (and GPU)
+    try:
+        _pretrain_device(device)
+        # The run's seed (the subset drawn, the GAN's streams) is the checkpoint's or the config
+        # file's unless --seed is given.
+        seed_given = click.get_current_context().get_parameter_source("seed") is not ParameterSource.DEFAULT
+        flags = {"steps": steps, "loss": loss, "conditioning": conditioning, "train_layers": train_layers,
+                 "freeze_d_blocks": freeze_d_blocks, "seed": seed if seed_given else None}
+        aug, seed = _pretrain_augmenter(resume, init, config_path, flags, device, quiet)
+        _pretrain_run(aug, dataset, root, download, per_class, seed, out_dir, checkpoint_every,
+                      quiet or not distributed.is_main())
+    finally:
+        distributed.close(started)
+
+
+def _pretrain_run(aug: Any, dataset: str, root: str | None, download: bool, per_class: int | None, seed: int,
+                  out_dir: Path, checkpoint_every: int, quiet: bool) -> None:
+    """Load the data, fit, and (rank 0) write the figures and say how it went."""
+    from ganaug.data import few_shot, load_dataset
+    from ganaug.training.distributed import is_main
+    from ganaug.training.trainer import TrainingDiverged
+
     data = load_dataset(dataset, root=root, train=True, download=download)
     if per_class is not None:
         data, _ = few_shot(data, per_class, seed=seed)
@@ -177,28 +205,36 @@ def pretrain(dataset: str, root: str | None, download: bool, per_class: int | No
     except TrainingDiverged as err:  # the user's settings, not a bug: no pointer to --debug
         raise click.ClickException(str(err)) from None
     seconds = time.perf_counter() - started
+    if not is_main():
+        return
     _pretrain_figures(aug, data.name, out_dir, seed)
     objective = f"{aug.loss} → {aug.config_.loss}" if aug.loss != aug.config_.loss else aug.config_.loss
     _echo(quiet, f"done in {seconds:.0f} s ({aug.n_steps_} steps of {objective} on {aug.device_}); checkpoint: {ckpt}")
+    if aug.init_source_:
+        source = aug.init_source_
+        _echo(quiet, f"fine-tuned from {source['path']} ({len(source['classes'])} classes, {source['steps']} steps, "
+                     f"sha256 {source['sha256'][:12]}; train_layers={aug.config_.train_layers})")
     collapsed = aug.monitor_[-1]["collapsed"] if aug.monitor_ else []
     if collapsed:
         names = [aug.class_names_[int(c)] for c in collapsed]
         click.echo(f"warning: mode-collapse alarm for class(es) {', '.join(names)} (see {out_dir / 'diversity.png'})", err=True)
 
 
-def _pretrain_augmenter(resume: str | None, steps: int | None, loss: str | None, conditioning: str | None,
-                        config_path: str | None, seed: int | None, device: str, quiet: bool) -> tuple[Any, int]:
-    """The augmenter ``pretrain`` fits — a new one, or ``--resume``'s checkpoint to train on —
-    and the run's seed."""
+def _pretrain_augmenter(resume: str | None, init: str | None, config_path: str | None, flags: dict[str, Any],
+                        device: str, quiet: bool) -> tuple[Any, int]:
+    """The augmenter ``pretrain`` fits — a new one (fine-tuning ``--init``'s), or ``--resume``'s
+    checkpoint to train on — and the run's seed."""
     from ganaug.augmenter import GANAugmenter
 
     if not resume:
-        config = _gan_config(config_path, steps=steps, loss=loss, conditioning=conditioning, seed=seed)
-        return GANAugmenter.from_config(config, device=device, verbose=not quiet), config.seed
+        config = _gan_config(config_path, **flags)
+        return GANAugmenter.from_config(config, device=device, verbose=not quiet, init=init), config.seed
+    steps, seed = flags["steps"], flags["seed"]
     if steps is None:
         raise click.UsageError("--resume needs --steps (the total to reach)")
-    ignored = [flag for flag, value in (("--loss", loss), ("--conditioning", conditioning), ("--config", config_path))
-               if value is not None]
+    given = {"--loss": flags["loss"], "--conditioning": flags["conditioning"], "--config": config_path,
+             "--init": init, "--train-layers": flags["train_layers"], "--freeze-d-blocks": flags["freeze_d_blocks"]}
+    ignored = [flag for flag, value in given.items() if value is not None]
     if ignored:
         raise click.UsageError(f"--resume continues the checkpoint's own configuration; drop {', '.join(ignored)}")
     aug = GANAugmenter.load(resume, device=device, verbose=not quiet)

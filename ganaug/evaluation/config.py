@@ -84,6 +84,8 @@ SCHEMA = "ganaug-results/1"
 # The results file the evaluation writes its settings to: not a GANConfig (`pretrain`'s
 # config.json), so the two names differ.
 CONFIG_FILE = "eval_config.json"
+# GANConfig fields added after evaluation runs existed, with their defaults (see cell_key).
+LATER_GAN_FIELDS = {"train_layers": "all", "freeze_d_blocks": None}
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,8 @@ class EvalConfig:
         """
         drop = ("per_class", "seeds", "conditions", "device", "imbalance")
         keep = {k: v for k, v in self.to_dict().items() if k not in drop}
+        # GAN settings added after runs were keyed count only when set, so those runs still resume.
+        keep["gan"] = {k: v for k, v in keep["gan"].items() if k not in LATER_GAN_FIELDS or v != LATER_GAN_FIELDS[k]}
         keep |= {"data": data, "schema": SCHEMA}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 

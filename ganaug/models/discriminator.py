@@ -63,6 +63,11 @@ class Discriminator(nn.Module):
         self.embed = spectral_norm(nn.Embedding(n_classes, widths[-1]))
         self.aux = spectral_norm(nn.Linear(widths[-1], n_classes)) if aux_classifier else None
 
+    def stages(self) -> list[nn.Module]:
+        """The convolutions from the input up (the blocks', then ``final``); FreezeD keeps a
+        prefix of them fixed while the rest and the heads fine-tune."""
+        return [m for m in self.blocks if isinstance(m, nn.Conv2d)] + [self.final]
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         h = self.blocks(x)
         if self.minibatch_std:

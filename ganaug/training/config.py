@@ -14,6 +14,10 @@ from ganaug.training.diffaugment import parse_policy
 from ganaug.training.losses import get_loss
 
 CONDITIONING = ("label", "per-class")
+# Which parameters a fine-tune from a pretrained source (GANAugmenter(init=...)) trains: all of
+# them; only G's class embeddings and normalisation parameters (D fully); or all but a prefix of
+# D's convolutions (FreezeD, Mo et al. 2020).
+TRAIN_LAYERS = ("all", "embeddings+norms", "freeze-d")
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,10 @@ class GANConfig:
     ``mmd_feature_weight`` > 0 adds a second MMD term, in the feature space of a small classifier
     trained on the same real images (see `ganaug.training.features`), weighted by it; it needs
     the matching network, so with ``loss="auto"`` it selects ``"mmd"``. ``loss="auto"``
-    (the default) is resolved from the data by `auto_loss`.
+    (the default) is resolved from the data by `auto_loss`. ``train_layers`` says which
+    parameters train when fine-tuning a pretrained source (``GANAugmenter(init=...)``): ``"all"``,
+    ``"embeddings+norms"`` (G's class embeddings and normalisation parameters only; D fully) or
+    ``"freeze-d"`` (the first ``freeze_d_blocks`` of D's convolutions fixed; None: half of them).
     """
 
     loss: str = "auto"
@@ -59,6 +66,8 @@ class GANConfig:
     mmd_feature_weight: float = 0.0
     monitor_every: int = 250
     seed: int = 0
+    train_layers: str = "all"
+    freeze_d_blocks: int | None = None
 
     def __post_init__(self) -> None:
         _check_ranges(self)
@@ -73,6 +82,7 @@ class GANConfig:
             raise ValueError(f"mmd_feature_weight needs loss='mmd' (or 'auto'); got loss={self.loss!r}")
         if self.mmd_feature_weight > 0 and self.loss == "auto" and _wants_d(self):
             raise ValueError("mmd_feature_weight asks for the matching network and a D-side option for an adversarial GAN: set only one")
+        _check_train_layers(self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -106,7 +116,7 @@ class GANConfig:
 # The smallest value each integer setting takes. None (sized from the data) is allowed
 # where it is the default.
 _INT_MIN = {"steps": 1, "batch_size": 2, "z_dim": 1, "g_channels": 1, "d_channels": 1, "d_steps": 1,
-            "unrolled_steps": 0, "monitor_every": 1, "seed": 0}
+            "unrolled_steps": 0, "monitor_every": 1, "seed": 0, "freeze_d_blocks": 0}
 _POSITIVE = ("lr_g", "lr_d")
 _FRACTION = ("beta1", "beta2", "ema_decay")  # in [0, 1)
 _WEIGHT = ("aux_weight", "r1_gamma", "lecam_weight", "mmd_feature_weight")  # >= 0
@@ -141,6 +151,15 @@ def _check_ranges(config: GANConfig) -> None:
             fail(name, ">= 0")
     if not isinstance(config.minibatch_std, bool):
         fail("minibatch_std", "true or false")
+
+
+def _check_train_layers(config: GANConfig) -> None:
+    if config.train_layers not in TRAIN_LAYERS:
+        raise ValueError(f"unknown train_layers {config.train_layers!r}; choose one of {', '.join(TRAIN_LAYERS)}")
+    if config.freeze_d_blocks is not None and config.train_layers != "freeze-d":
+        raise ValueError(f"freeze_d_blocks needs train_layers='freeze-d'; got train_layers={config.train_layers!r}")
+    if config.train_layers == "freeze-d" and config.loss == "mmd":
+        raise ValueError("train_layers='freeze-d' freezes part of a discriminator; loss='mmd' has none")
 
 
 _FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(GANConfig)}
@@ -180,7 +199,8 @@ def auto_loss(config: GANConfig, smallest_class: int) -> str:
     label 97 % of the time. Hence ``"mmd"`` below `AUTO_MMD_BELOW` images in the smallest
     class and ``"hinge"`` from there on. A discriminator-side option (``minibatch_std``,
     ``aux_weight``, ``r1_gamma``, ``lecam_weight``, ``unrolled_steps``) asks for a D, so it
-    selects ``"hinge"`` whatever the data; ``mmd_feature_weight`` > 0 selects ``"mmd"``.
+    selects ``"hinge"`` whatever the data, as does ``train_layers="freeze-d"``;
+    ``mmd_feature_weight`` > 0 selects ``"mmd"``.
     """
     if config.loss != "auto":
         return config.loss
@@ -193,7 +213,7 @@ def _wants_d(config: GANConfig) -> bool:
     """Is any discriminator-side option set?"""
     return (
         config.minibatch_std or config.aux_weight > 0 or config.r1_gamma > 0
-        or config.lecam_weight > 0 or config.unrolled_steps > 0
+        or config.lecam_weight > 0 or config.unrolled_steps > 0 or config.train_layers == "freeze-d"
     )
 
 

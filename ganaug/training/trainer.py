@@ -13,15 +13,19 @@ import torch
 from tqdm.auto import tqdm
 
 from ganaug.models import Sampler, build_generator
+from ganaug.training import distributed
 from ganaug.training.checkpoint import flatten_optimizer, restore_optimizer
 from ganaug.training.config import GANConfig
 from ganaug.training.ema import make_ema, update_ema
 from ganaug.training.monitor import CollapseMonitor
 from ganaug.training.objectives import Batches, Objective, make_objective
+from ganaug.training.transfer import TransferSource, load_source
 from ganaug.utils import resolve_device
 
 Tensor = torch.Tensor
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
+# Under DDP, rank r draws its batches, noise and augmentations from seed + 1 + r × this.
+RANK_SEED_STRIDE = 1_000_003
 
 
 class TrainingDiverged(RuntimeError):
@@ -50,6 +54,11 @@ def trainable_device(device: str | torch.device = "auto") -> torch.device:
 class Trainer:
     """Trains one conditional generator with the objective ``config.loss`` names.
 
+    Under ``torchrun`` (``WORLD_SIZE`` > 1, or a process group already initialised) it runs data
+    parallel, unchanged: G and D train in `DistributedDataParallel`; each rank draws its own
+    minibatches of ``config.batch_size`` (a step sees world size × batch size images) from a
+    stream seeded by its rank; progress and callbacks (checkpoints) run on rank 0 only.
+
     Args:
         config: the resolved settings (no ``"auto"``, no None sizes).
         n_classes: number of classes.
@@ -64,8 +73,9 @@ class Trainer:
         self, config: GANConfig, n_classes: int, image_shape: tuple[int, int, int], device: torch.device,
         objective: Callable[[], Objective] | None = None,
     ) -> None:
-        self.config, self.device, self.n_classes = config, device, n_classes
-        torch.manual_seed(config.seed)  # network initialisation
+        self.device, self.n_classes, self.image_shape = device, n_classes, tuple(image_shape)
+        distributed.init_from_env(device)
+        torch.manual_seed(config.seed)  # network initialisation: the same on every rank
         if objective is None:
             generator = build_generator(
                 n_classes, image_shape, config.z_dim, config.g_channels, per_class=config.conditioning == "per-class"
@@ -73,8 +83,10 @@ class Trainer:
             self.objective: Objective = make_objective(config, generator, n_classes, image_shape)
         else:
             self.objective = objective()
+        self.config = self.objective.config  # with what the objective sized from its networks
         self.ema = make_ema(self.objective.generator)
-        self.rng = torch.Generator(device=device).manual_seed(config.seed + 1)
+        self.rng = torch.Generator(device=device).manual_seed(self._stream_seed())
+        self._wrapped = False
         self.rng_restored = True  # False after loading a noise stream saved on another kind of device
         self.step = 0
         self.history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
@@ -84,6 +96,23 @@ class Trainer:
     @property
     def generator(self) -> torch.nn.Module:
         return self.objective.generator
+
+    def _stream_seed(self, step: int = 0) -> int:
+        return self.config.seed + 1 + RANK_SEED_STRIDE * distributed.rank() + step
+
+    def start_from(self, source: TransferSource) -> None:
+        """Fine-tune ``source`` (a new trainer, before `train`): its weights in G, the EMA copy and
+        D, the new classes' rows at the mean of the source's (see `ganaug.training.transfer`)."""
+        nets = {name: distributed.unwrap(net) for name, net in self.objective.networks().items()}
+        load_source(source, nets, self.ema, self.config, self.image_shape)
+
+    def _distribute(self) -> None:
+        """Wrap the trained networks in DDP once, when there is more than one rank."""
+        if self._wrapped or distributed.world_size() < 2:
+            return
+        find_unused = self.config.conditioning == "per-class"  # a class absent from a batch leaves its nets unused
+        self.objective.wrap_networks(lambda net: distributed.wrap(net, self.device, find_unused))
+        self._wrapped = True
 
     def sampler(self) -> Sampler:
         """What a fitted augmenter keeps: the EMA generator, ready to sample."""
@@ -100,9 +129,9 @@ class Trainer:
             y: class indices ``(N,)``.
             total_steps: generator updates to reach (counted from the first fit, so a resumed
                 trainer continues where it stopped).
-            progress: show a progress bar.
+            progress: show a progress bar (rank 0 only).
             callbacks: each called with the trainer after every update (a periodic checkpoint:
-                `check_finite` first, then save `state_tensors`).
+                `check_finite` first, then save `state_tensors`), on rank 0 only.
 
         Raises:
             TrainingDiverged: a loss or a weight of G or its EMA went NaN or inf; the error
@@ -113,9 +142,12 @@ class Trainer:
         log_every = max(1, total_steps // 200)
         started = time.perf_counter()
         self.objective.prepare(x, y)
+        self._distribute()
+        main = distributed.is_main()
+        callbacks = callbacks if main else ()
         batches = Batches(x, y, self.config.batch_size, self.config.z_dim, self.rng)
         bar = tqdm(
-            total=total_steps, initial=self.step, disable=not progress, desc="GAN", unit="step",
+            total=total_steps, initial=self.step, disable=not (progress and main), desc="GAN", unit="step",
             dynamic_ncols=True, leave=False, mininterval=1.0,
         )
         self.objective.train()
@@ -193,8 +225,10 @@ class Trainer:
         """Everything needed to resume training, as tensors plus JSON metadata."""
         tensors = {f"ema.{k}": v for k, v in self.ema.state_dict().items()}
         for name, net in self.objective.networks().items():
-            tensors |= {f"{name}.{k}": v for k, v in net.state_dict().items()}
+            tensors |= {f"{name}.{k}": v for k, v in distributed.unwrap(net).state_dict().items()}
         meta: dict[str, Any] = {"step": self.step, "rng_device": self.rng.device.type}
+        if distributed.world_size() > 1:
+            meta["world_size"] = distributed.world_size()  # the stream saved is rank 0's
         for name, opt in self.objective.optimizers().items():
             opt_tensors, meta[name] = flatten_optimizer(opt, name)
             tensors |= opt_tensors
@@ -211,12 +245,17 @@ class Trainer:
 
         self.ema.load_state_dict(part("ema."))
         for name, net in self.objective.networks().items():
-            net.load_state_dict(part(f"{name}."))
+            distributed.unwrap(net).load_state_dict(part(f"{name}."))
         for name, opt in self.objective.optimizers().items():
             restore_optimizer(opt, tensors, meta[name], name)
-        if "rng_state" in tensors:
-            self._restore_rng(tensors["rng_state"].to(torch.uint8).cpu(), meta.get("rng_device"))
         self.step = int(meta["step"])
+        if distributed.rank() > 0:
+            # The checkpoint holds rank 0's stream; another rank goes on with one of its own,
+            # seeded by its rank and the step (a resumed DDP run is reproducible, but only rank 0
+            # repeats the uninterrupted run's draws).
+            self.rng.manual_seed(self._stream_seed(self.step))
+        elif "rng_state" in tensors:
+            self._restore_rng(tensors["rng_state"].to(torch.uint8).cpu(), meta.get("rng_device"))
         self.history = {k: list(v) for k, v in meta["history"].items()}
         self.monitor_history = list(meta.get("monitor", []))
         self.train_seconds = float(meta.get("train_seconds", 0.0))

@@ -20,6 +20,7 @@ from ganaug.models import build_discriminator
 from ganaug.training.diffaugment import diff_augment, parse_policy
 from ganaug.training.losses import get_loss, lecam_penalty
 from ganaug.training.objectives.base import Batches, Objective, Tensor
+from ganaug.training.transfer import freeze_layers, trainable
 
 LECAM_DECAY = 0.99  # the moving-average decay of the LeCam anchors, as in the paper
 
@@ -36,9 +37,10 @@ class AdversarialObjective(Objective):
             n_classes, image_shape, config.d_channels, minibatch_std=config.minibatch_std,
             aux_classifier=config.aux_weight > 0, per_class=config.conditioning == "per-class",
         ).to(device)
+        self.config = config = freeze_layers(config, generator, self.discriminator)
         betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=betas)
+        self.opt_g = torch.optim.Adam(trainable(generator), lr=config.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(trainable(self.discriminator), lr=config.lr_d, betas=betas)
         self.lecam_anchors = [0.0, 0.0]  # moving averages of D on real, on fake
 
     def step(self, batches: Batches) -> dict[str, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -40,8 +41,9 @@ class Objective(ABC):
     """What one generator update does, and what it must checkpoint to resume.
 
     An objective owns the networks it trains besides the generator (a discriminator, a frozen
-    feature network) and the optimisers of all of them; the trainer owns the data, the random
-    stream, the EMA copy, progress and checkpoints.
+    feature network) and the optimisers of all of them, over the parameters that train
+    (``config.train_layers``, see `ganaug.training.transfer.freeze_layers`); the trainer owns the
+    data, the random stream, the EMA copy, progress and checkpoints.
 
     Args:
         generator: ``G(z, c)``, already on its device.
@@ -82,6 +84,12 @@ class Objective(ABC):
     def train(self) -> None:
         for net in self.networks().values():
             net.train()
+
+    def wrap_networks(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
+        """Run the trained networks' forward passes through ``wrap(net)`` (DistributedDataParallel):
+        each entry of `networks` is the attribute of that name, and becomes the wrapper."""
+        for name, net in self.networks().items():
+            setattr(self, name, wrap(net))
 
     def extra_state(self) -> dict[str, Any]:
         """JSON-serialisable state beyond weights and optimisers (e.g. moving averages)."""

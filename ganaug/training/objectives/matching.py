@@ -13,6 +13,7 @@ from torch import nn
 from ganaug.training.features import fit_feature_net
 from ganaug.training.losses import conditional_mmd2
 from ganaug.training.objectives.base import Batches, Objective, Tensor
+from ganaug.training.transfer import freeze_layers, trainable
 
 
 class MatchingObjective(Objective):
@@ -20,8 +21,9 @@ class MatchingObjective(Objective):
 
     def __init__(self, generator: nn.Module, config, n_classes: int, image_shape: tuple[int, int, int]) -> None:
         super().__init__(generator, config, n_classes, image_shape)
+        self.config = config = freeze_layers(config, generator)
         betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=betas)
+        self.opt_g = torch.optim.Adam(trainable(generator), lr=config.lr_g, betas=betas)
         self.feature_net: nn.Module | None = None  # built from the data by `prepare`
 
     def prepare(self, x: Tensor, y: Tensor) -> None:
