@@ -477,9 +477,16 @@ OWN_IMBALANCE = ("folder:", "npz:")
 
 @main.command()
 @with_dataset_options
-@click.option("--scenario", type=click.Choice(["few-shot", "long-tail"]), default="few-shot", show_default=True,
+@click.option("--scenario", type=click.Choice(["few-shot", "long-tail", "transfer"]), default="few-shot", show_default=True,
               help="few-shot: n images per class train the GAN and the classifier; long-tail: both train on a "
-                   "long-tailed set, scored on a balanced test set by balanced accuracy.")
+                   "long-tailed set, scored on a balanced test set by balanced accuracy; transfer: generators and a "
+                   "classifier pretrained on --source augment n images per class of the dataset's classes.")
+@click.option("--source", "source_name", default=None, metavar="NAME",
+              help="transfer: the dataset pretrained on (e.g. omniglot); the dataset itself with --target-groups.")
+@click.option("--source-root", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="transfer: where the source's files are (default: --root).")
+@click.option("--target-groups", default=None, metavar="G1,G2,…",
+              help="transfer within one dataset: the class groups (Omniglot alphabets) held out as the target.")
 @click.option("--per-class", default="5,10,20", show_default=True, callback=_int_list, metavar="N1,N2,…",
               help="Few-shot: real training images per class (one grid row each).")
 @click.option("--imbalance", default=None, callback=_ratio_list, metavar="R1,R2,…|natural",
@@ -520,7 +527,7 @@ OWN_IMBALANCE = ("folder:", "npz:")
 @click.pass_context
 @user_errors
 def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool, scenario: str,
-             per_class: tuple[int, ...], imbalance: tuple[float, ...] | None,
+             source_name: str | None, source_root: str | None, target_groups: str | None, per_class: tuple[int, ...], imbalance: tuple[float, ...] | None,
              seeds: int, first_seed: int, conditions: str | None, classifier: str, classifier_steps: int, ratio: float,
              steps: int | None, loss: str | None, conditioning: str | None, config_path: str | None,
              no_metrics: bool, quick: bool, no_report: bool, device: str, jobs: int | None, threads: int,
@@ -544,6 +551,9 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
       ganaug evaluate --dataset mnist5k --per-class 5,10,20,50 --seeds 5 --out runs/m5k
       ganaug evaluate --scenario long-tail --imbalance 10,50 --dataset mnist5k --out runs/lt
       ganaug evaluate --scenario long-tail --dataset folder:my_images --out runs/mine
+      ganaug evaluate --scenario transfer --source omniglot --source-root DIR --dataset mnist5k --out runs/tr
+      ganaug evaluate --scenario transfer --dataset omniglot --source omniglot --root DIR \\
+          --target-groups Korean,Tagalog --per-class 5 --out runs/omni
     """
     import sys
 
@@ -562,6 +572,8 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
         conditions=tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions is not None else None,
         classifier=classifier, classifier_steps=classifier_steps, ratio=ratio, gan=gan,
         metrics=not no_metrics, device=device, scenario=scenario, imbalance=imbalance, threads=threads,
+        source=source_name, source_root=source_root,
+        target_groups=tuple(g.strip() for g in target_groups.split(",") if g.strip()) if target_groups else (),
     )
     started = time.perf_counter()
     results = run_evaluation(config, out, progress=not quiet, command="ganaug " + " ".join(sys.argv[1:]),
@@ -579,9 +591,9 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
 def _scenario_grid(scenario: str, dataset: str, imbalance: tuple[float, ...] | None,
                    per_class_given: bool) -> tuple[float, ...]:
     """The long-tail grid's ratios (() = the data's own imbalance); refuses the other scenario's flag."""
-    if scenario == "few-shot":
+    if scenario in ("few-shot", "transfer"):
         if imbalance is not None:
-            raise click.UsageError("--imbalance belongs to --scenario long-tail (few-shot runs over --per-class)")
+            raise click.UsageError(f"--imbalance belongs to --scenario long-tail ({scenario} runs over --per-class)")
         return (10.0, 50.0)
     if per_class_given:
         raise click.UsageError("--per-class belongs to --scenario few-shot (long-tail runs over --imbalance)")

@@ -100,7 +100,7 @@ def test_config_names_the_scenario_and_keeps_few_shot_keys_as_they_were():
     assert lt.cell_key("data") != few.cell_key("data")
     # The ratios are the grid's axis (a cell's file name says which): a grid can grow.
     assert EvalConfig(scenario="long-tail", imbalance=(10.0, 20.0)).cell_key("data") == lt.cell_key("data")
-    assert set(SCENARIOS) == {"few-shot", "long-tail"}
+    assert set(SCENARIOS) == {"few-shot", "long-tail", "transfer"}
     for settings, message in (
         ({"conditions": ("real", "ros+classical")}, "belong to another scenario than few-shot"),
         ({"scenario": "long-tail", "conditions": ("gan",)}, "belong to another scenario than long-tail"),
