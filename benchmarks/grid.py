@@ -74,14 +74,8 @@ def run_grid(config: EvalConfig, places: Places, args: argparse.Namespace, comma
                 "settings": config.to_dict() | {"gan": config.gan.to_dict()}}
     if copied := resume_partial(places):
         print(f"resuming with {copied} cell(s) from {places.partial}")
-
-    def save_partial(cell: dict) -> None:
-        places.partial.mkdir(parents=True, exist_ok=True)
-        (places.partial / cell_file(cell)).write_text(json.dumps(cell, indent=1) + "\n")
-        (places.partial / "settings.json").write_text(json.dumps(settings, indent=1) + "\n")
-
     results = run_evaluation(config, places.run, progress=not args.quiet, command=command, jobs=args.jobs,
-                             on_cell_done=save_partial)
+                             on_cell_done=lambda cell: save_partial(places, cell, settings, cell_file))
     if args.share or args.seed_list:
         print(f"share done: {len(results['cells'])} cell(s) in {places.partial}; the full command writes the results")
         return None
@@ -90,11 +84,23 @@ def run_grid(config: EvalConfig, places: Places, args: argparse.Namespace, comma
     out = places.results / f"{places.name}.json"
     out.write_text(json.dumps(compact(results), indent=1) + "\n")
     print(f"wrote {out}")
-    committed = {f.name for f in places.partial.glob("*_seed*.json")}
-    if committed <= {cell_file(c) for c in results["cells"]}:
-        shutil.rmtree(places.partial, ignore_errors=True)  # the finished run holds them all
+    drop_partial(places, results["cells"], cell_file)
     print(table(results))
     return results
+
+
+def save_partial(places: Places, cell: dict, settings: dict, cell_file: Callable[[dict], str]) -> None:
+    """Copy a finished cell (and the run's settings) to the committed partial folder."""
+    places.partial.mkdir(parents=True, exist_ok=True)
+    (places.partial / cell_file(cell)).write_text(json.dumps(cell, indent=1) + "\n")
+    (places.partial / "settings.json").write_text(json.dumps(settings, indent=1) + "\n")
+
+
+def drop_partial(places: Places, cells: list[dict], cell_file: Callable[[dict], str]) -> None:
+    """Remove the committed cells once a finished run holds every one of them."""
+    committed = {f.name for f in places.partial.glob("*_seed*.json")}
+    if committed <= {cell_file(c) for c in cells}:
+        shutil.rmtree(places.partial, ignore_errors=True)
 
 
 def seed_list(text: str) -> tuple[int, ...]:

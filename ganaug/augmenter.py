@@ -343,7 +343,9 @@ class GANAugmenter(BaseEstimator):
         init = getattr(self, "init_source_", None)
         # "params": the settings as given to fit (loss="auto", steps=None…), which `load` sets
         # so that clone() re-resolves them on new data; "config": what they resolved to.
-        return ({"params": given.to_dict()} if given is not None else {}) | ({"init": init} if init else {}) | {
+        provenance = getattr(self, "provenance_", None)  # how a shipped pretrained augmenter was made
+        return ({"params": given.to_dict()} if given is not None else {}) | ({"init": init} if init else {}) | (
+            {"provenance": provenance} if provenance else {}) | {
             "config": self.config_.to_dict(),
             "classes": self.classes_.tolist(),
             "class_names": list(self.class_names_),
@@ -392,6 +394,18 @@ class GANAugmenter(BaseEstimator):
         return path
 
     @classmethod
+    def from_pretrained(cls, name: str, device: str = "auto") -> GANAugmenter:
+        """A pretrained augmenter shipped with ganaug (`ganaug.pretrained.available()` lists
+        them), loaded offline from the package's own files.
+
+        Raises:
+            ValueError: no pretrained augmenter of that name.
+        """
+        from ganaug.pretrained import path_of
+
+        return cls.load(path_of(name), device=device)
+
+    @classmethod
     def load(cls, path: str | Path, device: str = "auto", verbose: bool = False) -> GANAugmenter:
         """Read a checkpoint written by `save`. Never unpickles; builds only the generator.
 
@@ -427,6 +441,8 @@ class GANAugmenter(BaseEstimator):
         init_source = meta.get("init")
         aug = cls.from_config(given, device=device, verbose=verbose, init=init_source["path"] if init_source else None)
         aug._given_config, aug.init_source_ = given, init_source
+        if meta.get("provenance"):
+            aug.provenance_ = meta["provenance"]
         aug.image_shape_ = tuple(int(s) for s in meta["image_shape"])
         aug.classes_ = np.asarray(meta["classes"])
         aug.class_names_ = list(meta["class_names"])

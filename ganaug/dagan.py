@@ -272,7 +272,7 @@ class DAGANAugmenter(BaseEstimator):
                         "final_losses": last},
             "history": self.history_,
             "monitor": self.monitor_,
-        }
+        } | ({"provenance": self.provenance_} if getattr(self, "provenance_", None) else {})
 
     def save(self, path: str | Path) -> Path:
         """Write the EMA generator to ``path`` (safetensors, metadata in its header) and a
@@ -291,6 +291,18 @@ class DAGANAugmenter(BaseEstimator):
         save_checkpoint(path, {f"ema.{k}": v for k, v in self.generator_.state_dict().items()}, meta)
         write_atomic(path.with_suffix(".json"), (dump_json(meta, indent=2) + "\n").encode())
         return path
+
+    @classmethod
+    def from_pretrained(cls, name: str, device: str = "auto") -> DAGANAugmenter:
+        """A pretrained augmenter shipped with ganaug (`ganaug.pretrained.available()` lists
+        them), loaded offline from the package's own files.
+
+        Raises:
+            ValueError: no pretrained augmenter of that name.
+        """
+        from ganaug.pretrained import path_of
+
+        return cls.load(path_of(name), device=device)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", verbose: bool = False) -> DAGANAugmenter:
@@ -330,6 +342,8 @@ class DAGANAugmenter(BaseEstimator):
         aug.n_steps_ = int(meta["summary"]["steps"])
         aug.train_seconds_ = float(meta["summary"]["train_seconds"])
         aug._augment_calls = 0
+        if meta.get("provenance"):
+            aug.provenance_ = meta["provenance"]
         return aug
 
 

@@ -478,10 +478,13 @@ def test_long_tail_benchmark_settings_and_partial_cells(tmp_path):
     config = bench.config_from(args)
     assert config.scenario == "long-tail" and config.imbalance == (10.0, 20.0) and config.gan.steps == 10
     assert bench.config_from(argparse.Namespace(**vars(args) | {"imbalance": "natural"})).imbalance == ()
-    places = bench.Places(str(tmp_path), "long_tail_digits")
+    grid = bench.grid  # the plumbing benchmarks/grid.py shares with transfer.py
+    places = grid.Places(str(tmp_path), "long_tail_digits")
     cell = {"imbalance": 20.0, "seed": 1, "results": {}}
-    bench.save_partial(places, cell, {"settings": {}})
+    grid.save_partial(places, cell, {"settings": {}}, bench._cell_file)
     assert (tmp_path / "partial" / "long_tail_digits" / "r20_seed1.json").is_file()
-    assert bench.resume_partial(places) == 1 and (places.run / "cells" / "r20_seed1.json").is_file()
-    bench._drop_partial(places, [cell])
+    assert grid.resume_partial(places) == 1 and (places.run / "cells" / "r20_seed1.json").is_file()
+    grid.drop_partial(places, [{"imbalance": 10.0, "seed": 0}], bench._cell_file)
+    assert places.partial.exists()  # a cell the finished run lacks keeps the folder
+    grid.drop_partial(places, [cell], bench._cell_file)
     assert not places.partial.exists()

@@ -1,0 +1,119 @@
+"""Transfer benchmark (issue 18): generators and a classifier pretrained on Omniglot, on new classes.
+
+    python benchmarks/transfer.py --family omniglot --root DIR --split 0      # within Omniglot, one alphabet split
+    python benchmarks/transfer.py --family omniglot --root DIR --split 0,1,2  # three splits, one after another
+    python benchmarks/transfer.py --family cross --root DIR --dataset mnist5k # Omniglot -> mnist5k, 5/10/20 per class
+    python benchmarks/transfer.py --family cross --root DIR --dataset digits
+    python benchmarks/transfer.py --table                                     # Markdown tables of the results
+
+``--root`` is the folder holding Omniglot (its ``images_background_small1/2.zip`` or torchvision's
+layout); nothing is downloaded. Within Omniglot, split k holds out two alphabets (`SPLITS`), the
+source is the other six, and every target character keeps 5 training images and 15 test images
+per seed (a seed's own). Across datasets the source is all of Omniglot (8 alphabets, 242
+characters), resized to the target's size. Conditions: the transfer scenario's (`real`,
+`classical`, `pretrained-classifier`, the target-only GAN, the DAGAN and the fine-tuned source
+GAN, each also on top of `pretrained-classifier`, and their CAS). Each run writes
+benchmarks/results/transfer_<name>.json (resumable: benchmarks/grid.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))  # benchmarks/grid.py, also when loaded by path
+
+import grid  # noqa: E402
+
+from ganaug.evaluation.config import TRANSFER_CONDITIONS, EvalConfig  # noqa: E402
+from ganaug.evaluation.scenarios import transfer  # noqa: E402
+from ganaug.training.config import GANConfig  # noqa: E402
+
+HERE = Path(__file__).parent
+# Within-Omniglot splits: the two target alphabets of each (the other six are the source).
+# Fixed pairs, each alphabet a target once at most, so the splits share no target class.
+SPLITS = (("Korean", "Tagalog"), ("Balinese", "Japanese_(katakana)"), ("Early_Aramaic", "Sanskrit"),
+          ("Greek", "Latin"))
+
+
+def config_from(args: argparse.Namespace, split: int | None) -> EvalConfig:
+    gan = GANConfig.from_dict(GANConfig().to_dict() | json.loads(args.gan) | ({"steps": args.steps} if args.steps else {}))
+    common = dict(scenario="transfer", source="omniglot", seeds=args.seed_list or tuple(range(args.seeds)),
+                  conditions=tuple(args.conditions.split(",")), classifier_steps=args.classifier_steps,
+                  ratio=args.ratio, gan=gan, metrics=not args.no_metrics, device=args.device)
+    if split is not None:
+        return EvalConfig(dataset="omniglot", root=args.root, target_groups=SPLITS[split],
+                          per_class=tuple(int(v) for v in (args.per_class or "5").split(",")), **common)
+    return EvalConfig(dataset=args.dataset, source_root=args.root,
+                      per_class=tuple(int(v) for v in (args.per_class or "5,10,20").split(",")), **common)
+
+
+def _cell_file(cell: dict) -> str:
+    return f"{transfer.cell_name(cell['per_class'], cell['seed'])}.json"
+
+
+def run(args: argparse.Namespace) -> None:
+    splits = [int(v) for v in args.split.split(",")] if args.family == "omniglot" else [None]
+    for split in splits:
+        config = config_from(args, split)
+        name = f"transfer_omniglot_split{split}" if split is not None else f"transfer_omniglot_to_{args.dataset}"
+        name += "" if args.variant == "default" else f"_{args.variant}"
+        command = grid.command_line("transfer.py", args, skip=("root",))
+        grid.run_grid(config, grid.Places(args.out, name), args, command, _cell_file, table)
+
+
+def _pct(row: dict | None) -> str:
+    if row is None:
+        return "—"
+    ci = "" if row["ci_low"] is None else f" [{100 * row['ci_low']:+.1f}, {100 * row['ci_high']:+.1f}]"
+    return f"{100 * row['mean']:+.1f}{ci}"
+
+
+def table(results: dict) -> str:
+    """Markdown: accuracy per condition, and each condition's paired gain vs the two baselines."""
+    s, summary = results["settings"], results["summary"]
+    acc = {(r["per_class"], r["condition"]): r for r in summary["accuracy"]}
+    sizes = list(dict.fromkeys(r["per_class"] for r in summary["accuracy"]))
+    gains = {(g["per_class"], g["condition"], g["baseline"]): g for g in summary["gains"]}
+    target = ", ".join(s.get("target_groups") or []) or s["dataset"]
+    lines = [f"**{s['source']['name']} → {target}**, {len(s['seeds'])} seeds, {results['machine']}, "
+             f"{results['created'][:10]}; accuracy %, and paired gains in points [95 % interval]", "",
+             "| n/class | condition | accuracy | vs classical | vs pretrained-classifier |", "|---|---|---|---|---|"]
+    for n in sizes:
+        for cond in s["conditions"]:
+            row = acc.get((n, cond))
+            if row is None:
+                continue
+            lines.append(f"| {n} | {cond} | {100 * row['mean']:.1f} | {_pct(gains.get((n, cond, 'classical')))} | "
+                         f"{_pct(gains.get((n, cond, 'pretrained-classifier')))} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--family", choices=("omniglot", "cross"), default="cross")
+    parser.add_argument("--root", help="the folder holding Omniglot's zips (or torchvision's layout)")
+    parser.add_argument("--split", default="0", help="within Omniglot: which alphabet splits (0..3), e.g. 0,1,2")
+    parser.add_argument("--dataset", default="mnist5k", help="across datasets: the target")
+    parser.add_argument("--per-class", default=None, help="sizes (default: 5 within Omniglot, 5,10,20 across)")
+    parser.add_argument("--conditions", default=",".join(TRANSFER_CONDITIONS))
+    parser.add_argument("--classifier-steps", type=int, default=400)
+    parser.add_argument("--ratio", type=float, default=1.0)
+    parser.add_argument("--steps", type=int, default=None, help="GAN steps (default: sized from the data)")
+    parser.add_argument("--gan", default="{}", help="JSON of GANConfig fields to override")
+    parser.add_argument("--variant", default="default")
+    grid.add_run_options(parser)
+    args = parser.parse_args()
+    if args.table:
+        for path in sorted((Path(args.out) if args.out else HERE / "results").glob("transfer_*.json")):
+            print(table(json.loads(path.read_text())), "\n")
+        return
+    if not args.root:
+        parser.error("--root DIR (the folder holding Omniglot) is needed; nothing is downloaded")
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
