@@ -27,7 +27,8 @@ NAMES = {"gan": f"omniglot-{SIZE}", "dagan": f"omniglot-{SIZE}-dagan"}
 
 def _provenance(data, seconds: float, device: str) -> dict:
     return {
-        "command": "python -m ganaug.pretrained.build " + " ".join(a for a in sys.argv[1:] if not a.startswith("/")),
+        # The data folder is this machine's: the command names it DIR.
+        "command": "python -m ganaug.pretrained.build " + " ".join("DIR" if a.startswith("/") else a for a in sys.argv[1:]),
         "data": {"name": "omniglot (images_background_small1 + small2, union)", "n_images": len(data),
                  "n_classes": len(data.classes), "alphabets": sorted(set(data.class_groups or [])),
                  "image_size": SIZE},
