@@ -1,0 +1,44 @@
+"""Pretrained augmenters shipped as package data: found by name, loaded offline, provenance kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ganaug.pretrained as pretrained
+from ganaug import DAGANAugmenter, GANAugmenter
+
+
+@pytest.fixture
+def shelf(tmp_path, monkeypatch, toy_arrays):
+    """A package folder holding one tiny GAN and one tiny DAGAN, as the build writes them."""
+    monkeypatch.setattr(pretrained, "FOLDER", tmp_path)
+    x, y = toy_arrays
+    gan = GANAugmenter(steps=3, batch_size=8, monitor_every=100, device="cpu").fit(x, y)
+    gan.provenance_ = {"command": "python -m ganaug.pretrained.build --root DIR", "wall_seconds": 1.0}
+    gan.save(tmp_path / "toy-8.safetensors", training_state=False)
+    dagan = DAGANAugmenter(steps=3, batch_size=8, monitor_every=100, device="cpu").fit(x, y)
+    dagan.provenance_ = {"command": "python -m ganaug.pretrained.build --root DIR --which dagan"}
+    dagan.save(tmp_path / "toy-8-dagan.safetensors")
+    return gan, dagan
+
+
+def test_pretrained_augmenters_load_by_name_with_their_provenance(shelf, toy_arrays):
+    gan, dagan = shelf
+    assert pretrained.available() == ["toy-8", "toy-8-dagan"]
+    loaded = GANAugmenter.from_pretrained("toy-8", device="cpu")
+    assert loaded.provenance_ == gan.provenance_
+    np.testing.assert_array_equal(loaded.sample(10, seed=0)[0], gan.sample(10, seed=0)[0])
+    image_conditional = DAGANAugmenter.from_pretrained("toy-8-dagan", device="cpu")
+    assert image_conditional.provenance_["command"].endswith("--which dagan")
+    x, _ = toy_arrays
+    np.testing.assert_array_equal(image_conditional.augment(x[:4], seed=1), dagan.augment(x[:4], seed=1))
+
+
+def test_an_unknown_name_lists_what_there_is(shelf):
+    with pytest.raises(ValueError, match=r"no pretrained augmenter named 'omniglot-64'; available: toy-8, toy-8-dagan"):
+        GANAugmenter.from_pretrained("omniglot-64")
+    with pytest.raises(ValueError, match="no pretrained augmenter named '../toy-8'"):
+        GANAugmenter.from_pretrained("../toy-8")  # names, not paths
+    with pytest.raises(Exception, match="DAGANAugmenter"):
+        GANAugmenter.from_pretrained("toy-8-dagan")  # the other estimator's file says which loads it
