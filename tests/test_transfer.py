@@ -10,6 +10,7 @@ from ganaug.evaluation import source_models
 from ganaug.evaluation.config import TRANSFER_CONDITIONS, EvalConfig
 from ganaug.evaluation.runner import run_evaluation
 from ganaug.evaluation.scenarios import transfer
+from ganaug.report import write_report
 from tests.test_omniglot import members, write_zip
 
 SIX = 6  # drawers per character in the generated set
@@ -55,6 +56,12 @@ def test_transfer_within_omniglot_holds_out_each_seeds_own_test_images(omniglot_
     assert set(results["settings"]["source_models"]) == {"classifier", "gan", "dagan"}
     baselines = {g["baseline"] for g in results["summary"]["gains"]}
     assert baselines == {"real", "classical", "pretrained-classifier"}
+    # The report shows what the source generators make of the target classes.
+    assert set(cell["generator_samples"]) == {"dagan", "finetuned"}
+    write_report(tmp_path / "run" / "results.json", tmp_path / "run")
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "Samples of the dagan generator for target classes it never saw" in report
+    assert (tmp_path / "run" / "figures" / "samples_n2_dagan.png").is_file()
 
 
 def test_source_models_are_trained_once_and_a_rerun_gives_the_same_numbers(omniglot_root, tmp_path, monkeypatch):

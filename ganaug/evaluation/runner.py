@@ -193,6 +193,8 @@ def _run_cell(run: _Run, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:
         aug = train_gan(subset, config, seed)
         record |= _gan_record(run, aug, subset, test, n, seed, bar)
     extra = run.scenario.generators(run.splits, subset, config, seed) if hasattr(run.scenario, "generators") else {}
+    if extra:
+        record["generator_samples"] = {name: _save_samples(run, gen, n, seed, name) for name, gen in extra.items()}
     models = getattr(run.splits, "models", None)
     cell = Cell(n, seed, subset, aug, background_value(run.splits.pool.data), generators={"gan": aug, **extra},
                 pretrained=getattr(models, "classifier", None))
@@ -240,6 +242,25 @@ def _gan_record(
         fake, fake_y = aug.sample(config.metric_samples, seed=seed + 10_000)
         record["metrics"] = generative_metrics(extractor, test.data, test.targets, fake, fake_y, subset.data, seed=seed)
     return record
+
+
+# Rows of a transfer generator's sample grid: the first classes (Omniglot targets hold dozens).
+SAMPLE_CLASSES = 20
+
+
+def _save_samples(run: _Run, generator: Any, n: Any, seed: int, name: str) -> str:
+    """10 samples of each of the first `SAMPLE_CLASSES` classes from a scenario's own generator
+    (transfer: classes it never saw), as arrays the report draws; their path in the folder."""
+    classes = np.asarray(generator.classes_)[:SAMPLE_CLASSES]
+    images, labels = generator.sample(10 * len(classes), labels=np.repeat(classes, 10), seed=seed)
+    file = f"samples/{run.scenario.cell_name(n, seed)}_{name}.npz"
+    (run.out / "samples").mkdir(exist_ok=True)
+    np.savez_compressed(
+        run.out / file, images=images, labels=labels, classes=classes,
+        class_names=np.array(list(generator.class_names_)[:SAMPLE_CLASSES]),
+        title=np.array(f"{run.config.dataset}: {name}, {run.scenario.describe(n)}, seed {seed} (classes it never saw)"),
+    )
+    return file
 
 
 def _results(run: _Run, cells: list[dict], command: str | None, seconds: float) -> dict[str, Any]:
@@ -303,7 +324,7 @@ def data_fingerprint(splits: Any) -> str:
 
 def _check_writable(out: Path, needs_gan: bool) -> None:
     """Fail before any work when the run could not write its files (its cells would be lost)."""
-    folders = [out, out / "cells", *((out / "samples", out / "checkpoints") if needs_gan else ())]
+    folders = [out, out / "cells", out / "samples", *((out / "checkpoints",) if needs_gan else ())]
     try:
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)

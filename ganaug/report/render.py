@@ -409,7 +409,12 @@ def _training_section(data: dict, base: Path, fig_dir: Path) -> list[Block]:
         blocks.append(Heading(f"{title} (seed {first.get('seed', '?')})", 3))
         alarms = [c for c in group if (c.get("gan") or {}).get("collapsed")]
         blocks += [Text(_collapse_warning(c), warning=True) for c in alarms]
-        blocks.append(_sample_figure(first, base, fig_dir / f"samples_n{_setting(n)}.png"))
+        if first.get("samples") or first.get("samples_png") or not first.get("generator_samples"):
+            blocks.append(_sample_figure(first, base, fig_dir / f"samples_n{_setting(n)}.png"))
+        for name, file in sorted((first.get("generator_samples") or {}).items()):
+            blocks.append(_sample_figure({"samples": file}, base, fig_dir / f"samples_n{_setting(n)}_{_setting(name)}.png",
+                                         f"Samples of the {name} generator for target classes it never saw in "
+                                         "pretraining, one row per class (the first 20 classes)."))
         history = gan.get("history") or {}
         if history.get("step"):
             path = plots.loss_curves(history, fig_dir / f"losses_n{_setting(n)}.png")
@@ -422,7 +427,7 @@ def _training_section(data: dict, base: Path, fig_dir: Path) -> list[Block]:
     return blocks
 
 
-def _sample_figure(cell: dict, base: Path, target: Path) -> Block:
+def _sample_figure(cell: dict, base: Path, target: Path, caption: str = "Generated samples, one row per class.") -> Block:
     """The cell's sample grid: drawn from its saved arrays (or copied from an older results
     file's PNG)."""
     arrays = _resolve(cell.get("samples"), base)
@@ -431,7 +436,7 @@ def _sample_figure(cell: dict, base: Path, target: Path) -> Block:
             with np.load(arrays, allow_pickle=False) as z:
                 plots.sample_grid(z["images"], z["labels"], [str(v) for v in z["class_names"]], z["classes"],
                                   path=target, title=str(z["title"]))
-            return Figure(target, "Generated samples, one row per class.")
+            return Figure(target, caption)
         except (OSError, KeyError, ValueError):
             return Text(f"The sample file {cell.get('samples')} could not be read.", warning=True)
     png = _resolve(cell.get("samples_png"), base)
