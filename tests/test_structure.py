@@ -14,14 +14,14 @@ import ganaug
 
 # Lowest floor first. A module belongs to the longest prefix that names it.
 FLOORS = (
-    ("ganaug._version", "ganaug.utils"),
+    ("ganaug._version", "ganaug.utils", "ganaug.pretrained"),  # pretrained: where the shipped files lie
     ("ganaug.data", "ganaug.models"),
     ("ganaug.training",),
     ("ganaug.augmenter", "ganaug.dagan"),
     ("ganaug.mixing", "ganaug.filtering", "ganaug.transforms"),
     ("ganaug.evaluation",),
     ("ganaug.report",),
-    ("ganaug.cli", "ganaug.__main__", "ganaug"),
+    ("ganaug.cli", "ganaug.__main__", "ganaug", "ganaug.pretrained.build"),
 )
 PACKAGE = Path(ganaug.__file__).parent
 
