@@ -25,6 +25,7 @@ from ganaug.evaluation.config import (
     LONG_TAIL_CONDITIONS,
     LONG_TAIL_OPTIONAL,
     OPTIONAL_CONDITIONS,
+    TRANSFER_CONDITIONS,
 )
 from ganaug.training.checkpoint import CHECKPOINT_EVERY, CHECKPOINT_SECONDS
 from ganaug.training.config import CONDITIONING, TRAIN_LAYERS, GANConfig
@@ -501,8 +502,8 @@ OWN_IMBALANCE = ("folder:", "npz:")
               help="Few-shot: any of " + ", ".join(CONDITIONS) + "; opt-in: " + ", ".join(OPTIONAL_CONDITIONS)
                    + " (gan-gated: gan+classical at a ratio chosen by cross-validation, 0 = classical; slower; "
                      "gan-filtered: judge + copy screening). Long-tail: any of " + ", ".join(LONG_TAIL_CONDITIONS)
-                   + "; opt-in: " + ", ".join(LONG_TAIL_OPTIONAL) + " (needs imbalanced-learn). "
-                   "[default: the scenario's, all but the opt-in ones]")
+                   + "; opt-in: " + ", ".join(LONG_TAIL_OPTIONAL) + " (smote+classical needs imbalanced-learn). "
+                   "Transfer: any of " + ", ".join(TRANSFER_CONDITIONS) + ". [default: the scenario's, all but the opt-in ones]")
 @click.option("--classifier", type=click.Choice(CLASSIFIERS), default="cnn", show_default=True)
 @click.option("--classifier-steps", type=click.IntRange(min=1), default=400, show_default=True,
               help="Optimiser steps per classifier (the same budget in every condition).")

@@ -488,3 +488,11 @@ def test_long_tail_benchmark_settings_and_partial_cells(tmp_path):
     assert places.partial.exists()  # a cell the finished run lacks keeps the folder
     grid.drop_partial(places, [cell], bench._cell_file)
     assert not places.partial.exists()
+
+
+def test_the_filtered_fill_redraws_what_the_judge_doubts_and_stacks_logit_adjustment(tmp_path):
+    config = EvalConfig(**TINY_LT | dict(seeds=(0,)), conditions=("gan-fill+logit-adjusted", "gan-fill-filtered+logit-adjusted"))
+    results = run_evaluation(config, tmp_path, progress=False)
+    scored = results["cells"][0]["results"]["gan-fill-filtered+logit-adjusted"]
+    assert scored["filter"]["drawn"] >= scored["filter"]["kept"] > 0  # the judge screened the fill
+    assert 0 <= scored["balanced_accuracy"] <= 1

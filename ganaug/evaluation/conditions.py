@@ -179,9 +179,10 @@ def train_and_score(
         adapted = dataclasses.replace(cell, augmenter=cell.generators.get(generator) if generator else cell.augmenter,
                                       init=cell.pretrained if pretrained else None)
         return train_and_score(base, adapted, test, config, n_classes, classifier_factory)
-    if cond == "gan-filtered":
+    if cond in ("gan-filtered", "gan-fill-filtered+logit-adjusted"):
         screened = FilteredAugmenter(cell.augmenter, cell.subset.data, cell.subset.targets, seed=cell.seed)
-        result = train_and_score("gan", dataclasses.replace(cell, augmenter=screened), test, config, n_classes, classifier_factory)
+        base = "gan" if cond == "gan-filtered" else "gan-fill+logit-adjusted"
+        result = train_and_score(base, dataclasses.replace(cell, augmenter=screened), test, config, n_classes, classifier_factory)
         return result | {"filter": dict(screened.stats)}
     started = time.perf_counter()
     if classifier_factory is not None or config.classifier in ("logreg", "svc"):
