@@ -14,7 +14,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 from ganaug.augmenter import GANAugmenter  # noqa: E402
 from ganaug.dagan import ConditionedDAGAN, DAGANAugmenter  # noqa: E402
-from ganaug.data import ArrayDataset, few_shot, load_dataset  # noqa: E402
+from ganaug.data import ArrayDataset, few_shot, load_dataset, split_by_group, split_classes, split_per_class  # noqa: E402
 from ganaug.filtering import FilteredAugmenter  # noqa: E402
 from ganaug.mixing import GANResampler, MixLoader, SyntheticMixDataset, mix_loader  # noqa: E402
 from ganaug.training import CheckpointError, DAGANConfig, GANConfig, TrainingDiverged  # noqa: E402
@@ -38,4 +38,7 @@ __all__ = [
     "few_shot",
     "load_dataset",
     "mix_loader",
+    "split_by_group",
+    "split_classes",
+    "split_per_class",
 ]
