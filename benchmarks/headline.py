@@ -4,8 +4,8 @@
 
 A JSON list of rows, one per (scenario, dataset, setting, condition, baseline, metric):
 
-    {"scenario": "few-shot" | "long-tail", "dataset": "mnist5k", "setting": "5/class" | "ratio 50",
-     "condition": "gan-gated", "baseline": "classical" | "best-non-generative" | "real",
+    {"scenario": "few-shot" | "long-tail" | "transfer", "dataset": "mnist5k", "setting": "5/class" | "ratio 50",
+     "condition": "gan-gated", "baseline": "classical" | "best-non-generative" | "real" | "pretrained-classifier",
      "metric": "accuracy" | "balanced accuracy" | "rarest-three recall",
      "gain": +0.4, "ci": [-0.3, 1.1], "seeds": 5, "source": "accuracy_mnist5k_gate-filter.json"}
 
@@ -17,6 +17,9 @@ cells when it ran them, else the baseline run's, same subsets). Long-tail rows c
 ``long_tail_<dataset>.json`` when present: every condition vs the best non-generative condition
 (rows carry ``baseline_condition``, the one chosen by cross-validation, not by the test set) in
 balanced accuracy and in the rarest three classes' recall, and vs ``real`` (plain training).
+Transfer rows come from ``transfer_*.json``: every condition vs ``classical`` and vs
+``pretrained-classifier`` (the same CNN pretrained on the source); within Omniglot the dataset
+names its target alphabets, e.g. ``omniglot[Korean,Tagalog]``.
 """
 
 from __future__ import annotations
@@ -80,13 +83,36 @@ def long_tail_rows(results: Path) -> list[dict]:
     return rows
 
 
+# The transfer rows: every condition that uses the source, against the two honest baselines.
+TRANSFER_BASELINES = ("classical", "pretrained-classifier")
+
+
+def transfer_rows(results: Path) -> list[dict]:
+    rows = []
+    for path in sorted(results.glob("transfer_*.json")):
+        data = json.loads(path.read_text())
+        s = data["settings"]
+        groups = s.get("target_groups") or []
+        dataset = f"{s['dataset']}[{','.join(groups)}]" if groups else s["dataset"]
+        for g in data["summary"]["gains"]:
+            if g["baseline"] not in TRANSFER_BASELINES:
+                continue
+            gain, ci = _points(g)
+            rows.append({
+                "scenario": "transfer", "dataset": dataset, "source": path.name, "source_dataset": s["source"]["name"],
+                "setting": f"{g['per_class']}/class", "condition": g["condition"], "baseline": g["baseline"],
+                "metric": "accuracy", "gain": gain, "ci": ci, "seeds": g["n"],
+            })
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", default=str(HERE / "results"), help="folder the results files are read from")
     parser.add_argument("--out", default=None, help="file to write [default: RESULTS/headline.json]")
     args = parser.parse_args()
     results = Path(args.results)
-    rows = few_shot_rows(results) + long_tail_rows(results)
+    rows = few_shot_rows(results) + long_tail_rows(results) + transfer_rows(results)
     out = Path(args.out) if args.out else results / "headline.json"
     out.write_text(json.dumps(rows, indent=1) + "\n")
     print(f"wrote {len(rows)} rows to {out}")

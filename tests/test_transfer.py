@@ -100,3 +100,23 @@ def test_transfer_settings_are_checked(overrides, message):
 def test_other_scenarios_refuse_a_source():
     with pytest.raises(ValueError, match="belong to the transfer scenario"):
         EvalConfig(source="omniglot")
+
+
+def test_headline_rows_pair_transfer_conditions_with_both_baselines(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("headline", Path(__file__).parents[1] / "benchmarks" / "headline.py")
+    headline = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(headline)
+    gain = {"per_class": 5, "condition": "dagan+classical", "n": 5, "mean": 0.031, "ci_low": 0.01, "ci_high": 0.052}
+    (tmp_path / "transfer_omniglot_split0.json").write_text(__import__("json").dumps({
+        "settings": {"dataset": "omniglot", "target_groups": ["Korean", "Tagalog"], "source": {"name": "omniglot"}},
+        "summary": {"gains": [gain | {"baseline": "classical"}, gain | {"baseline": "pretrained-classifier", "mean": -0.01},
+                              gain | {"baseline": "real"}]}}))
+    rows = headline.transfer_rows(tmp_path)
+    assert [(r["baseline"], r["gain"]) for r in rows] == [("classical", 3.1), ("pretrained-classifier", -1.0)]
+    assert rows[0] | {"ci": None} == {
+        "scenario": "transfer", "dataset": "omniglot[Korean,Tagalog]", "source": "transfer_omniglot_split0.json",
+        "source_dataset": "omniglot", "setting": "5/class", "condition": "dagan+classical", "baseline": "classical",
+        "metric": "accuracy", "gain": 3.1, "ci": None, "seeds": 5}
