@@ -94,6 +94,46 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+README = HERE.parent / "README.md"
+BEGIN, END = "<!-- long-tail:begin -->", "<!-- long-tail:end -->"
+
+
+def readme_block(files: list[dict]) -> str:
+    """The README's long-tail table: per dataset and ratio, the best non-generative condition
+    (chosen by CV), and the paired gains of the GAN conditions and the gate against it."""
+    machines = "; ".join(f"{r['settings']['dataset']}: {r['machine']}, {r['created'][:10]}" for r in files)
+    lines = ["Long tail: paired gain in balanced accuracy over the best non-generative condition (chosen by",
+             "cross-validation on the training set), points, mean [95 % interval]; in parentheses the same for",
+             f"the rarest three classes' recall. {machines}. `python benchmarks/long_tail.py --readme` writes it.", "",
+             "| dataset | ratio | best non-generative | gan-fill+classical | gan-fill+logit-adjusted | lt-gated | seeds |",
+             "|---|---|---|---|---|---|---|"]
+    for results in files:
+        summary, dataset = results["summary"], results["settings"]["dataset"]
+        acc = {(r["imbalance"], r["condition"]): r for r in summary["balanced_accuracy"]}
+        best = {b["imbalance"]: b["condition"] for b in summary.get("best_non_generative", [])}
+        gains = {(g["imbalance"], g["condition"]): g for g in summary["gains"] if g["baseline"] == "best-non-generative"}
+        rare = {(g["imbalance"], g["condition"]): g for g in summary.get("rare3_gains", [])}
+        for ratio, base in best.items():
+            cells = [f"{_points(gains.get((ratio, c)))} ({_points(rare.get((ratio, c)))})"
+                     for c in ("gan-fill+classical", "gan-fill+logit-adjusted", "lt-gated")]
+            row = acc[(ratio, base)]
+            lines.append(f"| {dataset} | {ratio:g} | {base} ({100 * row['mean']:.1f} %) | " + " | ".join(cells)
+                         + f" | {row['n']} |")
+    return "\n".join(lines)
+
+
+def write_readme(results_dir: Path) -> None:
+    text = README.read_text()
+    start, stop = text.index(BEGIN), text.index(END)
+    README.write_text(text[: start + len(BEGIN)] + "\n" + readme_block(default_runs(results_dir)) + "\n" + text[stop:])
+    print(f"wrote the long-tail block of {README}")
+
+
+def default_runs(results_dir: Path) -> list[dict]:
+    """The committed default runs (``long_tail_<dataset>.json``; variants have a longer name)."""
+    return [json.loads(p.read_text()) for p in sorted(results_dir.glob("long_tail_*.json")) if p.stem.count("_") == 2]
+
+
 def _points(g: dict | None) -> str:
     if g is None:
         return "—"
@@ -113,7 +153,11 @@ def main() -> None:
     parser.add_argument("--gan", default="{}", help="JSON of GANConfig fields to override")
     parser.add_argument("--variant", default="default")
     grid.add_run_options(parser)
+    parser.add_argument("--readme", action="store_true", help="rewrite the README's long-tail block from the committed results")
     args = parser.parse_args()
+    if args.readme:
+        write_readme(Path(args.out) if args.out else HERE / "results")
+        return
     if args.table:
         for path in sorted((Path(args.out) if args.out else HERE / "results").glob("long_tail_*.json")):
             print(table(json.loads(path.read_text())), "\n")
