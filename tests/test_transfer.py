@@ -120,3 +120,12 @@ def test_headline_rows_pair_transfer_conditions_with_both_baselines(tmp_path):
         "scenario": "transfer", "dataset": "omniglot[Korean,Tagalog]", "source": "transfer_omniglot_split0.json",
         "source_dataset": "omniglot", "setting": "5/class", "condition": "dagan+classical", "baseline": "classical",
         "metric": "accuracy", "gain": 3.1, "ci": None, "seeds": 5}
+
+
+def test_parallel_transfer_cells_receive_the_source_models_and_give_the_serial_numbers(omniglot_root, tmp_path):
+    config = tiny(dataset="digits", source="omniglot", source_root=str(omniglot_root),
+                  conditions=("pretrained-classifier", "dagan+classical", "finetuned+classical"))
+    serial = run_evaluation(config, tmp_path / "serial", progress=False)
+    parallel = run_evaluation(config, tmp_path / "parallel", progress=False, jobs=2)
+    accuracy = lambda r: [{c: v["accuracy"] for c, v in cell["results"].items()} for cell in r["cells"]]  # noqa: E731
+    assert accuracy(parallel) == accuracy(serial)
