@@ -63,7 +63,8 @@ def params_sha256(tensors: dict[str, torch.Tensor], names: set[str]) -> str:
 def rank_main(rank: int, port: int, out: str, params: dict) -> None:
     torch.set_num_threads(1)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD, timeout=datetime.timedelta(seconds=60))
+    # A generous timeout: on a loaded 2-core machine one rank can wait long for the other.
+    dist.init_process_group("gloo", rank=rank, world_size=WORLD, timeout=datetime.timedelta(seconds=300))
     try:
         params = dict(params)
         if params.get("init"):
