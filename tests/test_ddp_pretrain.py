@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import gc
 import hashlib
 import json
 import os
@@ -82,6 +83,9 @@ def rank_main(rank: int, port: int, out: str, params: dict) -> None:
         dist.all_gather_object(gathered, mine)
         if rank == 0:
             (Path(out) / "ranks.json").write_text(json.dumps(gathered))
+        del aug, tensors
+        gc.collect()  # DDP's reducers (and their threads) go before the group they talk over
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
