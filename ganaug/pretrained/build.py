@@ -37,14 +37,15 @@ def _provenance(data, seconds: float, device: str) -> dict:
     }
 
 
-def build(which: str, root: str, out: Path, device: str, steps: int | None) -> Path:
+def build(which: str, root: str, out: Path, device: str, steps: int | None, loss: str | None = None) -> Path:
     from ganaug.augmenter import GANAugmenter
     from ganaug.dagan import DAGANAugmenter
 
     data = load_dataset("omniglot", root=root, train=None, image_size=SIZE)
     started = time.perf_counter()
     if which == "gan":
-        model = GANAugmenter(seed=0, device=device, verbose=True, **({"steps": steps} if steps else {})).fit(data)
+        options = ({"steps": steps} if steps else {}) | ({"loss": loss} if loss else {})
+        model = GANAugmenter(seed=0, device=device, verbose=True, **options).fit(data)
     else:
         model = DAGANAugmenter(seed=0, device=device, verbose=True, **({"steps": steps} if steps else {})).fit(data)
     model.provenance_ = _provenance(data, time.perf_counter() - started, device)
@@ -60,12 +61,13 @@ def main() -> None:
     parser.add_argument("--which", default="gan,dagan", help="gan, dagan or both (comma-separated)")
     parser.add_argument("--out", default=str(FOLDER), help="where the checkpoints go (default: the package)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: each model's own)")
+    parser.add_argument("--loss", default=None, help="the class-conditional GAN's objective (default: auto)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     for which in args.which.split(","):
         if which not in NAMES:
             parser.error(f"--which takes gan and/or dagan, got {which!r}")
-        build(which, args.root, Path(args.out), args.device, args.steps)
+        build(which, args.root, Path(args.out), args.device, args.steps, args.loss)
 
 
 if __name__ == "__main__":
