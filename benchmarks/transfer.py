@@ -12,7 +12,7 @@ source is the other six, and every target character keeps 5 training images and 
 per seed (a seed's own). Across datasets the source is all of Omniglot (8 alphabets, 242
 characters), resized to the target's size. Conditions: the transfer scenario's (`real`,
 `classical`, `pretrained-classifier`, the target-only GAN, the DAGAN and the fine-tuned source
-GAN, each also on top of `pretrained-classifier`, and their CAS). Each run writes
+GAN, each also on top of `pretrained-classifier`, their CAS, and the gate `transfer-gated`). Each run writes
 benchmarks/results/transfer_<name>.json (resumable: benchmarks/grid.py).
 """
 
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--split", default="0", help="within Omniglot: which alphabet splits (0..3), e.g. 0,1,2")
     parser.add_argument("--dataset", default="mnist5k", help="across datasets: the target")
     parser.add_argument("--per-class", default=None, help="sizes (default: 5 within Omniglot, 5,10,20 across)")
-    parser.add_argument("--conditions", default=",".join(TRANSFER_CONDITIONS))
+    parser.add_argument("--conditions", default=",".join((*TRANSFER_CONDITIONS, "transfer-gated")))
     parser.add_argument("--classifier-steps", type=int, default=400)
     parser.add_argument("--ratio", type=float, default=1.0)
     parser.add_argument("--steps", type=int, default=None, help="GAN steps (default: sized from the data)")

@@ -129,3 +129,16 @@ def test_parallel_transfer_cells_receive_the_source_models_and_give_the_serial_n
     parallel = run_evaluation(config, tmp_path / "parallel", progress=False, jobs=2)
     accuracy = lambda r: [{c: v["accuracy"] for c, v in cell["results"].items()} for cell in r["cells"]]  # noqa: E731
     assert accuracy(parallel) == accuracy(serial)
+
+
+def test_the_transfer_gate_chooses_by_cross_validation_and_reuses_the_chosen_result(omniglot_root, tmp_path):
+    config = tiny(dataset="digits", source="omniglot", source_root=str(omniglot_root), seeds=(0,), per_class=(3,),
+                  conditions=("classical", "pretrained-classifier", "dagan+classical", "pretrained-classifier+dagan",
+                              "transfer-gated"))
+    result = run_evaluation(config, tmp_path, progress=False)["cells"][0]["results"]
+    gate = result["transfer-gated"]["gating"]
+    assert set(gate["cv_balanced_accuracy"]) == {"classical", "pretrained-classifier", "dagan+classical",
+                                                 "pretrained-classifier+dagan"}
+    assert gate["best_non_generative"] in ("classical", "pretrained-classifier")
+    assert result["transfer-gated"]["reused"] == gate["chosen"]
+    assert result["transfer-gated"]["accuracy"] == result[gate["chosen"]]["accuracy"]

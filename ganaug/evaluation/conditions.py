@@ -174,6 +174,8 @@ def train_and_score(
         return _gated(cell, test, config, n_classes, classifier_factory)
     if cond == "lt-gated":
         return _lt_gated(cell, test, config, n_classes, done or {})
+    if cond == "transfer-gated":
+        return _transfer_gated(cell, test, config, n_classes, done or {})
     if cond in TRANSFER:
         base, generator, pretrained = TRANSFER[cond]
         adapted = dataclasses.replace(cell, augmenter=cell.generators.get(generator) if generator else cell.augmenter,
@@ -250,6 +252,32 @@ TRANSFER: dict[str, tuple[str, str | None, bool]] = {
     "synthetic-dagan": ("synthetic", "dagan", False),
     "synthetic-finetuned": ("synthetic", "finetuned", False),
 }
+
+
+# The transfer gate's candidates: without a generator, then the DAGAN's (which needs no training
+# per fold: it never saw a target image, and each fold conditions it on its training part only).
+# The fine-tuned GAN is left out: a fine-tune per fold would cost a GAN training each.
+TRANSFER_GATE = ("classical", "pretrained-classifier", "dagan+classical", "pretrained-classifier+dagan")
+
+
+def _transfer_gated(cell: Cell, test: ArrayDataset, config: EvalConfig, n_classes: int, done: dict) -> dict[str, Any]:
+    """The never-worse gate of the transfer scenario: cross-validation on the target's few
+    images (half the step budget) keeps the better of classical and pretrained-classifier unless
+    a DAGAN condition beats it by more than one standard error; the chosen one is then trained
+    on the whole subset (or its result taken from ``done``)."""
+    started = time.perf_counter()
+    dagan = cell.generators["dagan"].augmenter
+    cv_config = dataclasses.replace(config, classifier_steps=_cv_steps(config))
+
+    def fit_score(train_part: ArrayDataset, cond: str, val_part: ArrayDataset) -> float:
+        fold = dagan.condition_on(train_part.data, train_part.targets, classes=train_part.classes, seed=cell.seed)
+        part = dataclasses.replace(cell, subset=train_part, generators={**cell.generators, "dagan": fold})
+        return train_and_score(cond, part, val_part, cv_config, n_classes)["balanced_accuracy"]
+
+    gate = choose_condition(cell.subset, fit_score, TRANSFER_GATE, generative=TRANSFER_GATE[2:], seed=cell.seed)
+    chosen = gate["chosen"]
+    result = dict(done[chosen]) | {"reused": chosen} if chosen in done else train_and_score(chosen, cell, test, config, n_classes)
+    return result | {"gating": gate, "seconds": round(time.perf_counter() - started + done.get(chosen, {}).get("seconds", 0), 2)}
 
 
 # The long-tail conditions a classifier trains directly, and the loss options each gives it.

@@ -57,6 +57,7 @@ CONDITION_INFO |= {
     "pretrained-classifier+finetuned": "pretrained-classifier's start, trained on finetuned+classical's data",
     "synthetic-dagan": "DAGAN samples only (its Classification Accuracy Score)",
     "synthetic-finetuned": "fine-tuned GAN samples only (its Classification Accuracy Score)",
+    "transfer-gated": "the never-worse gate: classical, pretrained-classifier and the DAGAN conditions, chosen by CV",
 }
 TRANSFER_CONDITIONS = (
     "real", "classical", "pretrained-classifier", "gan+classical", "dagan+classical", "finetuned+classical",
@@ -69,14 +70,14 @@ GENERATOR_OF = {
     **{c: "gan" for c in ("gan", "gan+classical", "synthetic", "gan-gated", "gan-filtered", "gan-fill+classical",
                           "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan",
                           "gan-fill-filtered+logit-adjusted")},
-    **{c: "dagan" for c in ("dagan+classical", "pretrained-classifier+dagan", "synthetic-dagan")},
+    **{c: "dagan" for c in ("dagan+classical", "pretrained-classifier+dagan", "synthetic-dagan", "transfer-gated")},
     **{c: "finetuned" for c in ("finetuned+classical", "pretrained-classifier+finetuned", "synthetic-finetuned")},
 }
 # Which conditions each scenario runs: the defaults, then the opt-in ones.
 SCENARIO_CONDITIONS = {
     "few-shot": (CONDITIONS, OPTIONAL_CONDITIONS),
     "long-tail": (LONG_TAIL_CONDITIONS, LONG_TAIL_OPTIONAL),
-    "transfer": (TRANSFER_CONDITIONS, ()),
+    "transfer": (TRANSFER_CONDITIONS, ("transfer-gated",)),
 }
 # The baselines every other condition's gain is paired with (classical is not paired with real).
 BASELINES = ("real", "classical")
