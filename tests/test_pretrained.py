@@ -42,3 +42,4 @@ def test_an_unknown_name_lists_what_there_is(shelf):
         GANAugmenter.from_pretrained("../toy-8")  # names, not paths
     with pytest.raises(Exception, match="DAGANAugmenter"):
         GANAugmenter.from_pretrained("toy-8-dagan")  # the other estimator's file says which loads it
+
