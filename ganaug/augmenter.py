@@ -19,6 +19,7 @@ from ganaug.data.datasets import as_array_dataset
 from ganaug.data.pixels import from_uint8, model_to_images, to_model, to_uint8
 from ganaug.data.validation import validate_images, validate_labels
 from ganaug.models import Sampler, build_generator
+from ganaug.pretrained import Pretrained
 from ganaug.training.checkpoint import (
     CHECKPOINT_EVERY,
     CHECKPOINT_SECONDS,
@@ -46,7 +47,7 @@ FIXED_ON_RESUME = (
 )
 
 
-class GANAugmenter(BaseEstimator):
+class GANAugmenter(Pretrained, BaseEstimator):
     """Pretrain a class-conditional GAN on labelled images, then draw labelled samples.
 
     Parameters mirror `GANConfig` (see there), plus ``device`` (``"auto"``: CUDA when present),
@@ -392,18 +393,6 @@ class GANAugmenter(BaseEstimator):
         readable["monitor"] = state_meta["monitor"]
         write_atomic(path.with_suffix(".json"), (dump_json(readable, indent=2) + "\n").encode())
         return path
-
-    @classmethod
-    def from_pretrained(cls, name: str, device: str = "auto") -> GANAugmenter:
-        """A pretrained augmenter shipped with ganaug (`ganaug.pretrained.available()` lists
-        them), loaded offline from the package's own files.
-
-        Raises:
-            ValueError: no pretrained augmenter of that name.
-        """
-        from ganaug.pretrained import path_of
-
-        return cls.load(path_of(name), device=device)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", verbose: bool = False) -> GANAugmenter:

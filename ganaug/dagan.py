@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator
 from ganaug.augmenter import GANAugmenter, _read_training_data, checkpoint_path
 from ganaug.data.pixels import model_to_images, to_model
 from ganaug.models import DAGANGenerator
+from ganaug.pretrained import Pretrained
 from ganaug.training.checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -70,7 +71,7 @@ def _as_image_batch(images: Any, image_shape: tuple[int, ...], what: str = "imag
     )
 
 
-class DAGANAugmenter(BaseEstimator):
+class DAGANAugmenter(Pretrained, BaseEstimator):
     """Learn, from labelled images of source classes, to draw new images of an image's class.
 
     ``G(x, z)`` is a U-Net-style encoder-decoder of a real image ``x`` with noise ``z`` at its
@@ -291,18 +292,6 @@ class DAGANAugmenter(BaseEstimator):
         save_checkpoint(path, {f"ema.{k}": v for k, v in self.generator_.state_dict().items()}, meta)
         write_atomic(path.with_suffix(".json"), (dump_json(meta, indent=2) + "\n").encode())
         return path
-
-    @classmethod
-    def from_pretrained(cls, name: str, device: str = "auto") -> DAGANAugmenter:
-        """A pretrained augmenter shipped with ganaug (`ganaug.pretrained.available()` lists
-        them), loaded offline from the package's own files.
-
-        Raises:
-            ValueError: no pretrained augmenter of that name.
-        """
-        from ganaug.pretrained import path_of
-
-        return cls.load(path_of(name), device=device)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", verbose: bool = False) -> DAGANAugmenter:

@@ -10,6 +10,7 @@ its ``provenance_`` (and the JSON) records the command, the data, the wall time 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 FOLDER = Path(__file__).parent
 
@@ -30,3 +31,17 @@ def path_of(name: str) -> Path:
         names = ", ".join(available()) or "none (this install ships none)"
         raise ValueError(f"no pretrained augmenter named {name!r}; available: {names}")
     return path
+
+
+class Pretrained:
+    """Gives an estimator with ``load(path, device=...)`` a ``from_pretrained(name)``."""
+
+    @classmethod
+    def from_pretrained(cls, name: str, device: str = "auto") -> Any:
+        """A pretrained augmenter shipped with ganaug (`available()` lists them), loaded offline
+        from the package's own files.
+
+        Raises:
+            ValueError: no pretrained augmenter of that name.
+        """
+        return cls.load(path_of(name), device=device)
