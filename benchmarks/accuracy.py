@@ -26,12 +26,17 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ganaug.evaluation.config import CONDITIONS, EvalConfig
-from ganaug.evaluation.runner import run_evaluation
-from ganaug.training.config import GANConfig
+sys.path.insert(0, str(Path(__file__).parent))  # benchmarks/grid.py, also when loaded by path
+
+import grid  # noqa: E402
+
+from ganaug.evaluation.config import CONDITIONS, EvalConfig  # noqa: E402
+from ganaug.evaluation.runner import run_evaluation  # noqa: E402
+from ganaug.training.config import GANConfig  # noqa: E402
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
@@ -107,11 +112,7 @@ def run(args: argparse.Namespace) -> None:
     )
     name = f"{args.dataset}_{args.variant}"
     # The command as it can be rerun: --seeds and --seed-list exclude each other.
-    given = {k: v for k, v in vars(args).items() if v not in (False, None) and k not in ("table", "overwrite", "jobs") and not (k == "seeds" and args.seed_list)}
-    command = "python benchmarks/accuracy.py " + " ".join(
-        f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')} " + (",".join(map(str, v)) if isinstance(v, tuple) else repr(v))
-        for k, v in given.items()
-    )
+    command = grid.command_line("accuracy.py", args, skip=("overwrite",))
     run_dir = HERE / "runs" / name
     settings = {"created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "command": command,
                 "settings": config.to_dict() | {"gan": config.gan.to_dict()}}
@@ -170,23 +171,13 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _seed_list(text: str) -> tuple[int, ...]:
-    try:
-        seeds = sorted({int(v) for v in text.split(",")})
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seeds like 3,4; got {text!r}") from None
-    if seeds[0] < 0:
-        raise argparse.ArgumentTypeError(f"seeds must be >= 0; got {text!r}")
-    return tuple(seeds)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--per-class", default="5,10,20,50")
     seeds = parser.add_mutually_exclusive_group()
     seeds.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
-    seeds.add_argument("--seed-list", type=_seed_list, help="only these seeds, e.g. 3,4: one worker's share of a run (implies --share)")
+    seeds.add_argument("--seed-list", type=grid.seed_list, help="only these seeds, e.g. 3,4: one worker's share of a run (implies --share)")
     parser.add_argument("--share", action="store_true",
                         help="one worker's share of a run (e.g. some --per-class sizes): save its cells, write no results file")
     parser.add_argument("--conditions", default=",".join(CONDITIONS))
