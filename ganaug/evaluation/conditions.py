@@ -268,10 +268,13 @@ def _transfer_gated(cell: Cell, test: ArrayDataset, config: EvalConfig, n_classe
     started = time.perf_counter()
     dagan = cell.generators["dagan"].augmenter
     cv_config = dataclasses.replace(config, classifier_steps=_cv_steps(config))
+    folds: dict[bytes, Any] = {}  # the DAGAN conditioned on each fold's training part, once
 
     def fit_score(train_part: ArrayDataset, cond: str, val_part: ArrayDataset) -> float:
-        fold = dagan.condition_on(train_part.data, train_part.targets, classes=train_part.classes, seed=cell.seed)
-        part = dataclasses.replace(cell, subset=train_part, generators={**cell.generators, "dagan": fold})
+        key = train_part.indices.tobytes()
+        if key not in folds:
+            folds[key] = dagan.condition_on(train_part.data, train_part.targets, classes=train_part.classes, seed=cell.seed)
+        part = dataclasses.replace(cell, subset=train_part, generators={**cell.generators, "dagan": folds[key]})
         return train_and_score(cond, part, val_part, cv_config, n_classes)["balanced_accuracy"]
 
     gate = choose_condition(cell.subset, fit_score, TRANSFER_GATE, generative=TRANSFER_GATE[2:], seed=cell.seed)

@@ -95,29 +95,29 @@ def train_source_models(source: ArrayDataset, config: EvalConfig, needs: set[str
 def _cached_gan(key: str, gan: Any, source: ArrayDataset, device: str) -> Any:
     from ganaug.augmenter import GANAugmenter
 
-    path = cache_path("source", key)
-    if path is not None and path.is_file():
-        try:
-            return GANAugmenter.load(path, device=device)
-        except (OSError, ValueError) as err:
-            warnings.warn(f"ignoring the cached source GAN {path}: {err}", stacklevel=3)
-    model = GANAugmenter.from_config(gan, device=device, verbose=False).fit(source)
-    # The run goes on with the stored copy, so a first run and a rerun that loads it fine-tune
-    # from the same thing.
-    return GANAugmenter.load(path, device=device) if _store(model, path, training_state=True) else model
+    fit = lambda: GANAugmenter.from_config(gan, device=device, verbose=False).fit(source)  # noqa: E731
+    # With its training state: a fine-tune starts from G and D.
+    return _cached_model(GANAugmenter, key, fit, device, training_state=True)
 
 
 def _cached_dagan(key: str, source: ArrayDataset, device: str) -> Any:
     from ganaug.dagan import DAGANAugmenter
 
+    fit = lambda: DAGANAugmenter(steps=SOURCE_DAGAN_STEPS, seed=SOURCE_SEED, device=device).fit(source)  # noqa: E731
+    return _cached_model(DAGANAugmenter, key, fit, device)
+
+
+def _cached_model(estimator: Any, key: str, fit: Any, device: str, **save_options: Any) -> Any:
+    """The ``estimator`` cached under ``key``, else ``fit()`` and stored. The run goes on with
+    the stored copy, so a first run and a rerun that loads it work from the same thing."""
     path = cache_path("source", key)
     if path is not None and path.is_file():
         try:
-            return DAGANAugmenter.load(path, device=device)
+            return estimator.load(path, device=device)
         except (OSError, ValueError) as err:
-            warnings.warn(f"ignoring the cached source DAGAN {path}: {err}", stacklevel=3)
-    model = DAGANAugmenter(steps=SOURCE_DAGAN_STEPS, seed=SOURCE_SEED, device=device).fit(source)
-    return DAGANAugmenter.load(path, device=device) if _store(model, path) else model
+            warnings.warn(f"ignoring the cached source {estimator.__name__} {path}: {err}", stacklevel=3)
+    model = fit()
+    return estimator.load(path, device=device) if _store(model, path, **save_options) else model
 
 
 def _store(model: Any, path: Any, **options: Any) -> bool:
