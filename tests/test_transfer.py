@@ -142,3 +142,17 @@ def test_the_transfer_gate_chooses_by_cross_validation_and_reuses_the_chosen_res
     assert gate["best_non_generative"] in ("classical", "pretrained-classifier")
     assert result["transfer-gated"]["reused"] == gate["chosen"]
     assert result["transfer-gated"]["accuracy"] == result[gate["chosen"]]["accuracy"]
+
+
+def test_the_source_pretraining_says_what_it_trains(omniglot_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GANAUG_CACHE", str(tmp_path / "cache"))  # nothing cached: all is trained
+    config = tiny(dataset="digits", source="omniglot", source_root=str(omniglot_root), seeds=(0,),
+                  conditions=("pretrained-classifier", "dagan+classical", "finetuned+classical"))
+    transfer.prepare(config, progress=True)
+    said = capsys.readouterr()
+    text = said.out + said.err
+    for model in ("the classifier", "the GAN", "the DAGAN"):
+        assert f"source omniglot: training {model}" in text
+    transfer.prepare(config)  # quiet, and from the cache
+    said = capsys.readouterr()
+    assert "training" not in said.out + said.err

@@ -40,10 +40,10 @@ from ganaug.utils import dump_json, machine, resolve_device, torch_threads, vers
 class _Run:
     """What a run shares across its cells: the data, the output folder, the metrics' network."""
 
-    def __init__(self, config: EvalConfig, out: Path, classifier_factory: Callable | None) -> None:
+    def __init__(self, config: EvalConfig, out: Path, classifier_factory: Callable | None, progress: bool = False) -> None:
         self.config, self.out, self.classifier_factory = config, out, classifier_factory
         self.scenario = get_scenario(config.scenario)
-        self.splits = self.scenario.prepare(config)
+        self.splits = self.scenario.prepare(config, progress=progress)
         self.n_classes = len(self.splits.pool.classes)
         self.fingerprint = data_fingerprint(self.splits)
         self.key = config.cell_key(self.fingerprint)
@@ -122,7 +122,7 @@ def run_evaluation(
         check_picklable(classifier_factory)
     _check_writable(out, config.needs_gan)
     with torch_threads(config.threads):
-        run = _Run(config, out, classifier_factory)
+        run = _Run(config, out, classifier_factory, progress)
         _claim_folder(out, run.key, overwrite)
         (out / CONFIG_FILE).write_text(dump_json(config.to_dict(), indent=2) + "\n")
         started = time.perf_counter()

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ganaug._version import __version__
 from ganaug.data import ArrayDataset
@@ -70,13 +71,16 @@ def _key(source_print: str, kind: str, settings: dict, device: str) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def train_source_models(source: ArrayDataset, config: EvalConfig, needs: set[str]) -> SourceModels:
-    """Train (or load from the cache) the source models in ``needs`` ⊆ {classifier, gan, dagan}."""
+def train_source_models(source: ArrayDataset, config: EvalConfig, needs: set[str], progress: bool = False) -> SourceModels:
+    """Train (or load from the cache) the source models in ``needs`` ⊆ {classifier, gan, dagan};
+    ``progress``: say which is trained, with the GAN's and the DAGAN's progress bars."""
     models, fingerprint = SourceModels(), _fingerprint(source)
+    say = (lambda text: tqdm.write(f"source {source.name}: {text}")) if progress else (lambda text: None)
     if "classifier" in needs:
         key = _key(fingerprint, "classifier", {"arch": config.classifier, "steps": SOURCE_CLASSIFIER_STEPS}, config.device)
 
         def fit() -> TorchClassifier:
+            say(f"training the classifier ({SOURCE_CLASSIFIER_STEPS} steps; cached for later runs)")
             clf = TorchClassifier(config.classifier, steps=SOURCE_CLASSIFIER_STEPS, seed=SOURCE_SEED,
                                   device=config.device, augment=BatchAugment(0, seed=SOURCE_SEED))
             return clf.fit(source.data, source.targets)
@@ -85,25 +89,31 @@ def train_source_models(source: ArrayDataset, config: EvalConfig, needs: set[str
     if "gan" in needs:
         gan = dataclasses.replace(config.gan, seed=SOURCE_SEED)
         key = _key(fingerprint, "gan", gan.to_dict(), config.device)
-        models.gan, models.keys["gan"] = _cached_gan(key, gan, source, config.device), key
+        models.gan, models.keys["gan"] = _cached_gan(key, gan, source, config.device, say, progress), key
     if "dagan" in needs:
         key = _key(fingerprint, "dagan", {"seed": SOURCE_SEED, "steps": SOURCE_DAGAN_STEPS}, config.device)
-        models.dagan, models.keys["dagan"] = _cached_dagan(key, source, config.device), key
+        models.dagan, models.keys["dagan"] = _cached_dagan(key, source, config.device, say, progress), key
     return models
 
 
-def _cached_gan(key: str, gan: Any, source: ArrayDataset, device: str) -> Any:
+def _cached_gan(key: str, gan: Any, source: ArrayDataset, device: str, say: Any, progress: bool) -> Any:
     from ganaug.augmenter import GANAugmenter
 
-    fit = lambda: GANAugmenter.from_config(gan, device=device, verbose=False).fit(source)  # noqa: E731
+    def fit() -> Any:
+        say("training the GAN (cached for later runs)")
+        return GANAugmenter.from_config(gan, device=device, verbose=progress).fit(source)
+
     # With its training state: a fine-tune starts from G and D.
     return _cached_model(GANAugmenter, key, fit, device, training_state=True)
 
 
-def _cached_dagan(key: str, source: ArrayDataset, device: str) -> Any:
+def _cached_dagan(key: str, source: ArrayDataset, device: str, say: Any, progress: bool) -> Any:
     from ganaug.dagan import DAGANAugmenter
 
-    fit = lambda: DAGANAugmenter(steps=SOURCE_DAGAN_STEPS, seed=SOURCE_SEED, device=device).fit(source)  # noqa: E731
+    def fit() -> Any:
+        say(f"training the DAGAN ({SOURCE_DAGAN_STEPS} steps; cached for later runs)")
+        return DAGANAugmenter(steps=SOURCE_DAGAN_STEPS, seed=SOURCE_SEED, device=device, verbose=progress).fit(source)
+
     return _cached_model(DAGANAugmenter, key, fit, device)
 
 

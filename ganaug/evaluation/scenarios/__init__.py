@@ -2,7 +2,7 @@
 
 Each scenario is one module: how it splits the data, what it fits, which cells it runs. The
 runner, statistics, metrics and report are shared. A scenario module provides ``NAME``,
-``SETTING_KEY`` (what a cell's record names its setting by), ``prepare(config) -> splits``,
+``SETTING_KEY`` (what a cell's record names its setting by), ``prepare(config, progress) -> splits``,
 ``settings(config)`` (the grid's settings), ``cell_name(setting, seed)``, ``describe(setting)``,
 ``draw(splits, setting, seed) -> (training set, record)``, ``settings_record(splits)`` and
 ``summarize(cells, conditions, n_classes)``; optionally ``test_set(splits, setting, seed)`` (a

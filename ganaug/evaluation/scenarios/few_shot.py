@@ -64,7 +64,7 @@ def check_disjoint(train: ArrayDataset, test: ArrayDataset, same_source: bool) -
         raise ValueError(f"{int(shared_pixels.sum())} training image(s) are pixel-identical to test images")
 
 
-def prepare(config: EvalConfig) -> Splits:
+def prepare(config: EvalConfig, progress: bool = False) -> Splits:
     """The run's splits, checked to fill every size of the grid (before any cell runs)."""
     splits = Splits(*load_splits(config))
     check_sizes(splits.pool, config.per_class)

@@ -55,7 +55,7 @@ def balanced(test: ArrayDataset, seed: int = TEST_SEED) -> ArrayDataset:
     return test.subset(np.sort(np.concatenate(keep)), name=f"{test.name}[balanced, {n}/class]")
 
 
-def prepare(config: EvalConfig) -> Splits:
+def prepare(config: EvalConfig, progress: bool = False) -> Splits:
     pool, test, removed = load_splits(config)
     natural = not config.imbalance
     if natural and imbalance_ratio(pool.targets) < BALANCED_BELOW:

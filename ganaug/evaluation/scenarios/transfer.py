@@ -78,9 +78,10 @@ def _load_source(config: EvalConfig, size: int) -> ArrayDataset:
     return source
 
 
-def prepare(config: EvalConfig) -> Splits:
+def prepare(config: EvalConfig, progress: bool = False) -> Splits:
     """The target's splits and the source set, checked, with the source models trained (or
-    loaded from the cache) for the run's conditions."""
+    loaded from the cache) for the run's conditions; ``progress`` shows that training (it can
+    take tens of minutes on a CPU)."""
     if config.source == config.dataset:
         options = {"image_size": 28} if config.dataset == "omniglot" else {}
         whole = load_dataset(config.dataset, root=config.root, train=None, download=config.download, **options)
@@ -95,7 +96,7 @@ def prepare(config: EvalConfig) -> Splits:
         check_sizes(pool, config.per_class)
         source = _load_source(config, _image_size(pool))
         splits = Splits(pool, test, removed, source=source, within=False)
-    splits.models = train_source_models(splits.source, config, needs(config))
+    splits.models = train_source_models(splits.source, config, needs(config), progress=progress)
     return splits
 
 
