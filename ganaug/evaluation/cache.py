@@ -17,7 +17,9 @@ import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 from ganaug._version import __version__
@@ -35,11 +37,28 @@ def cache_dir() -> Path | None:
     return Path(value) if value else Path.home() / ".cache" / "ganaug"
 
 
+def dataset_digest(*datasets: Any) -> str:
+    """SHA-256 (hex) of the datasets' pixels and labels, with their dtypes and shapes, in order."""
+    digest = hashlib.sha256()
+    for part in datasets:
+        for array in (part.data, part.targets):
+            array = np.ascontiguousarray(array)
+            digest.update(f"{array.dtype.str}{array.shape};".encode())
+            digest.update(array.data)
+    return digest.hexdigest()
+
+
+def content_key(parts: dict[str, Any], device: str) -> str:
+    """A cache key: ``parts`` (what the cached thing was made from) and what else changes its
+    bits — the device type, the thread count, the torch and ganaug versions."""
+    parts = parts | {"device": resolve_device(device).type, "threads": torch.get_num_threads(),
+                     "torch": torch.__version__, "ganaug": __version__}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
 def feature_key(fingerprint: str, image_shape: tuple[int, ...], n_classes: int, steps: int, seed: int, device: str) -> str:
-    parts = {"data": fingerprint, "shape": list(image_shape), "classes": n_classes, "steps": steps, "seed": seed,
-             "device": resolve_device(device).type, "threads": torch.get_num_threads(), "torch": torch.__version__,
-             "ganaug": __version__}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+    parts = {"data": fingerprint, "shape": list(image_shape), "classes": n_classes, "steps": steps, "seed": seed}
+    return content_key(parts, device)
 
 
 def cache_path(kind: str, key: str) -> Path | None:

@@ -11,7 +11,6 @@ overwrite them (then they are removed first), so no result is silently replaced 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from tqdm.auto import tqdm
 from ganaug.augmenter import GANAugmenter
 from ganaug.data import ArrayDataset
 from ganaug.evaluation.augment import background_value
+from ganaug.evaluation.cache import dataset_digest
 from ganaug.evaluation.conditions import Cell, train_and_score, train_gan, validation_scores
 from ganaug.evaluation.config import CONFIG_FILE, SCHEMA, EvalConfig
 from ganaug.evaluation.imbalanced import SMOTE_MISSING, smote_available
@@ -312,14 +312,8 @@ def data_fingerprint(splits: Any) -> str:
 
     Part of every cell's key: a dataset file replaced under the same name gives other cells.
     """
-    digest = hashlib.sha256()
     source = getattr(splits, "source", None)  # transfer: what the source models learnt from
-    for part in (splits.pool, splits.test, *((source,) if source is not None else ())):
-        for array in (part.data, part.targets):
-            array = np.ascontiguousarray(array)
-            digest.update(f"{array.dtype.str}{array.shape};".encode())
-            digest.update(array.data)
-    return digest.hexdigest()[:16]
+    return dataset_digest(splits.pool, splits.test, *((source,) if source is not None else ()))[:16]
 
 
 def _check_writable(out: Path, needs_gan: bool) -> None:

@@ -9,23 +9,17 @@ safetensors + JSON (`ganaug.evaluation.cache`); nothing is unpickled.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import torch
 from tqdm.auto import tqdm
 
-from ganaug._version import __version__
 from ganaug.data import ArrayDataset
 from ganaug.evaluation.batch_augment import BatchAugment
-from ganaug.evaluation.cache import cache_path, cached_extractor
+from ganaug.evaluation.cache import cache_path, cached_extractor, content_key, dataset_digest
 from ganaug.evaluation.config import EvalConfig
 from ganaug.training.classifier import TorchClassifier
-from ganaug.utils import resolve_device
 
 # The source classifier's step budget: the source has far more images than a target cell
 # (Omniglot: 4,840), and this is the baseline to beat, so it gets a full training.
@@ -56,25 +50,14 @@ class SourceModels:
         return out
 
 
-def _fingerprint(source: ArrayDataset) -> str:
-    digest = hashlib.sha256()
-    for array in (source.data, source.targets):
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape};".encode())
-        digest.update(array.data)
-    return digest.hexdigest()
-
-
 def _key(source_print: str, kind: str, settings: dict, device: str) -> str:
-    parts = {"source": source_print, "kind": kind, "settings": settings, "threads": torch.get_num_threads(),
-             "device": resolve_device(device).type, "torch": torch.__version__, "ganaug": __version__}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    return content_key({"source": source_print, "kind": kind, "settings": settings}, device)
 
 
 def train_source_models(source: ArrayDataset, config: EvalConfig, needs: set[str], progress: bool = False) -> SourceModels:
     """Train (or load from the cache) the source models in ``needs`` ⊆ {classifier, gan, dagan};
     ``progress``: say which is trained, with the GAN's and the DAGAN's progress bars."""
-    models, fingerprint = SourceModels(), _fingerprint(source)
+    models, fingerprint = SourceModels(), dataset_digest(source)
     say = (lambda text: tqdm.write(f"source {source.name}: {text}")) if progress else (lambda text: None)
     if "classifier" in needs:
         key = _key(fingerprint, "classifier", {"arch": config.classifier, "steps": SOURCE_CLASSIFIER_STEPS}, config.device)
