@@ -21,6 +21,9 @@ FLOPs are what torch.utils.flop_counter.FlopCounterMode counts (matmuls and conv
 backward; no elementwise op, no optimiser update), so "% of peak" = counted FLOPs per step × steps/s
 ÷ the median conv2d GFLOP/s: how much of what the cores reach on a typical conv the loop uses.
 
+``--readme`` rewrites the README's timing sentence (between ``<!-- speed:begin -->`` and
+``<!-- speed:end -->``) from the committed speed.json and runs nothing.
+
 Writes benchmarks/results/speed.json (--quick: a temporary file unless --out is given, and the JSON
 says "quick": true). Time it on an otherwise idle machine: anything else running shares the cores.
 rss and demo run the real CLI in subprocesses: on 2 cores about 17 minutes per repeat.
@@ -612,6 +615,31 @@ def demo(bench: Bench) -> dict[str, Any]:
     return out
 
 
+# -- the README's timing sentence ---------------------------------------------------------------
+README = Path(__file__).parent.parent / "README.md"
+BEGIN, END = "<!-- speed:begin -->", "<!-- speed:end -->"
+
+
+def readme_sentence(result: dict[str, Any]) -> str:
+    """The README's timing sentence, from a full (not --quick) speed.json with the demo and rss sections."""
+    if result.get("quick"):
+        raise ValueError("a --quick speed.json holds no real timings")
+    demo_s, memory = result["sections"]["demo"], result["sections"]["rss"]
+    wall, quick, peak = demo_s["demo"]["wall_seconds"], demo_s["demo_quick"]["wall_seconds"], memory["demo"]
+    return (f"`make demo` took {wall['median']:.0f} s (median of {result['repeats']}, {wall['min']:.0f}–{wall['max']:.0f} s; "
+            f"`make quick` {quick['median']:.0f} s) after install on {result['machine']}, {result['date']}, the largest "
+            f"process peaking at {peak['maxrss_mib']['median']:.0f} MiB "
+            f"(`benchmarks/results/speed.json`, `python benchmarks/speed.py`)")
+
+
+def write_readme(path: Path) -> None:
+    text = README.read_text(encoding="utf-8")
+    start, stop = text.index(BEGIN), text.index(END)
+    sentence = readme_sentence(json.loads(path.read_text()))
+    README.write_text(text[: start + len(BEGIN)] + sentence + text[stop:], encoding="utf-8")
+    print(f"wrote the timing sentence of {README}")
+
+
 # -- the script -------------------------------------------------------------------------------
 MEASURE = {"peak_gflops": peak_gflops, "gan_loop": gan_loop, "classifier_step": classifier_step, "cell": cell,
            "mix_overhead": mix_overhead, "rss": rss, "demo": demo}
@@ -623,6 +651,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto [auto]")
     parser.add_argument("--quick", action="store_true", help="a smoke run of seconds (skips rss and demo)")
     parser.add_argument("--only", default=None, metavar="SECTION,...", help=f"any of {','.join(SECTIONS)}")
+    parser.add_argument("--readme", action="store_true", help="rewrite the README's timing sentence from speed.json, run nothing")
     parser.add_argument("--out", default=None, metavar="JSON",
                         help="[benchmarks/results/speed.json; --quick: a file in the temporary folder]")
     args = parser.parse_args()
@@ -682,6 +711,9 @@ def _summary(result: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     args = _arguments()
+    if args.readme:
+        write_readme(RESULTS / "speed.json")
+        return
     try:
         device = resolve_device(args.device)
     except ValueError as err:

@@ -81,7 +81,8 @@ class DAGANAugmenter(Pretrained, BaseEstimator):
 
     Args:
         steps, batch_size, z_dim, channels, d_channels, lr, diffaugment, ema_decay,
-            monitor_every, seed: see `ganaug.training.DAGANConfig`.
+            monitor_every, seed, diversity_weight: see `ganaug.training.DAGANConfig`
+            (``diversity_weight`` > 0 charges G for drawing the same variant from other noise).
         device: torch device; ``"auto"`` takes CUDA when present.
         verbose: show a progress bar while fitting.
 
@@ -110,9 +111,11 @@ class DAGANAugmenter(Pretrained, BaseEstimator):
         ema_decay: float = 0.999,
         monitor_every: int = 250,
         seed: int = 0,
+        diversity_weight: float = 0.0,
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
+        self.diversity_weight = diversity_weight
         self.steps, self.batch_size, self.z_dim = steps, batch_size, z_dim
         self.channels, self.d_channels, self.lr = channels, d_channels, lr
         self.diffaugment, self.ema_decay, self.monitor_every = diffaugment, ema_decay, monitor_every

@@ -25,7 +25,7 @@ from ganaug import (
 )
 from ganaug.models import DAGANGenerator, PairDiscriminator
 from ganaug.training.checkpoint import save_checkpoint
-from ganaug.training.objectives.pairs import ClassGroups, SamePairs
+from ganaug.training.objectives.pairs import ClassGroups, SamePairs, mode_seeking
 
 TINY = {"batch_size": 8, "z_dim": 4, "channels": 8, "d_channels": 8, "monitor_every": 10, "device": "cpu"}
 
@@ -129,6 +129,25 @@ def test_fit_refuses_float_pixels_and_bad_settings(source):
 def test_fit_is_reproducible_for_a_seed(source):
     a, b = (DAGANAugmenter(steps=4, seed=3, **TINY).fit(source) for _ in range(2))
     assert a.augment(source.data, seed=0).tobytes() == b.augment(source.data, seed=0).tobytes()
+
+
+def test_the_mode_seeking_term_makes_other_noise_draw_other_variants(source):
+    # Without it G may answer every z with the same variant (the first Omniglot build did).
+    def noise_gap(weight: float) -> float:
+        fitted = DAGANAugmenter(steps=60, seed=0, diversity_weight=weight, **(TINY | {"ema_decay": 0.0})).fit(source)
+        first, second = (fitted.augment(source.data, seed=s).astype(float) for s in (0, 1))
+        return float(np.abs(first - second).mean())
+
+    assert noise_gap(1.0) > 2 * noise_gap(0.0)
+
+
+def test_mode_seeking_is_large_when_two_noises_give_one_image():
+    z = torch.randn(8, 4)
+    same = torch.rand(4, 1, 8, 8).repeat(2, 1, 1, 1)
+    other = torch.rand(8, 1, 8, 8)
+    assert float(mode_seeking(same, z)) > 100 * float(mode_seeking(other, z))
+    with pytest.raises(ValueError, match="diversity_weight must be a finite number >= 0"):
+        DAGANAugmenter(steps=1, diversity_weight=-1.0, **TINY).fit(ArrayDataset(*toy_images([0, 1], per_class=3)))
 
 
 def test_fits_at_28_by_28_in_colour():

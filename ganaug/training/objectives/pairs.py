@@ -4,6 +4,12 @@ image and its generated variant; G, given a real image and noise, draws a varian
 Real pairs are two *different* images of one class, so G cannot win by copying its input: a pair
 of identical images is never real. The loss is the hinge loss; DiffAugment moves both images of
 a pair together, so it changes how a pair looks, not how its two images relate.
+
+Nothing in that game makes G use its noise: one plausible variant per input image wins it as well
+as many (the first Omniglot build drew the same variant for every z). ``diversity_weight`` > 0
+adds the mode-seeking term of Mao et al. (2019, MSGAN, arXiv:1903.05628) to G's loss: G draws two
+variants of each anchor from two noises and is charged ``mean|z1 - z2| / mean|G(x, z1) - G(x, z2)|``,
+large when different noises give the same image.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ class DAGANConfig:
 
     ``channels`` and ``d_channels`` are the widths of G and D at full resolution (each doubles
     with every halving of the grid, up to 256); ``lr`` is Adam's learning rate for both players.
+    ``diversity_weight`` weighs the mode-seeking term in G's loss (0: none; see the module's
+    docstring); with it each G step draws two variants per anchor (half the anchors, the same
+    batch size).
     """
 
     steps: int = 2000
@@ -43,6 +52,7 @@ class DAGANConfig:
     ema_decay: float = 0.999
     monitor_every: int = 250
     seed: int = 0
+    diversity_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for name, low in (("steps", 1), ("batch_size", 2), ("z_dim", 1), ("channels", 1), ("d_channels", 1),
@@ -50,7 +60,8 @@ class DAGANConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        for name, ok, rule in (("lr", lambda v: v > 0, "> 0"), ("ema_decay", lambda v: 0 <= v < 1, "in [0, 1)")):
+        for name, ok, rule in (("lr", lambda v: v > 0, "> 0"), ("ema_decay", lambda v: 0 <= v < 1, "in [0, 1)"),
+                               ("diversity_weight", lambda v: v >= 0, ">= 0")):
             value = getattr(self, name)
             real = isinstance(value, numbers.Real) and not isinstance(value, bool)
             if not real or not math.isfinite(value) or not ok(value):
@@ -77,6 +88,15 @@ class DAGANConfig:
         if unknown:
             raise ValueError(f"unknown DAGANConfig field(s): {', '.join(unknown)}")
         return cls(**values)
+
+
+def mode_seeking(fake: Tensor, z: Tensor, eps: float = 1e-5) -> Tensor:
+    """MSGAN's term for a batch whose two halves are variants of the same inputs from other noise:
+    ``mean|z1 - z2| / mean|G(x, z1) - G(x, z2)|`` (per pair, then averaged), to minimise."""
+    half = len(fake) // 2
+    image_gap = (fake[:half] - fake[half: 2 * half]).abs().flatten(1).mean(1)
+    noise_gap = (z[:half] - z[half: 2 * half]).abs().mean(1)
+    return (noise_gap / (image_gap + eps)).mean()
 
 
 class ClassGroups:
@@ -170,12 +190,22 @@ class PairObjective(Objective):
         self.opt_d.step()
 
         anchor = self.x[self._anchors(batches)]
-        g_loss = g_hinge(self._score(anchor, self.generator(anchor, batches.noise(len(anchor))), rng))
+        weight = self.config.diversity_weight
+        if weight > 0:  # two variants of each of half the anchors: the same batch through G and D
+            anchor = anchor[: max(1, len(anchor) // 2)].repeat(2, 1, 1, 1)
+        z = batches.noise(len(anchor))
+        fake = self.generator(anchor, z)
+        g_loss = g_hinge(self._score(anchor, fake, rng))
+        logs = {}
+        if weight > 0:
+            ratio = mode_seeking(fake, z)
+            g_loss = g_loss + weight * ratio
+            logs["mode_seeking"] = float(ratio.detach())
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
         return {"d_loss": float(d_loss.detach()), "g_loss": float(g_loss.detach()),
-                "d_real": float(d_real.detach().mean()), "d_fake": float(d_fake.detach().mean())}
+                "d_real": float(d_real.detach().mean()), "d_fake": float(d_fake.detach().mean()), **logs}
 
     def draw(self, generator: nn.Module, c: Tensor, z: Tensor, rng: torch.Generator | None = None) -> Tensor:
         """Variants of random training images of classes ``c``."""
