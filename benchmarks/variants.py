@@ -78,7 +78,10 @@ def _cell_loss(settings: GANConfig, cell: dict) -> str:
 
 
 def _is_default(results: dict) -> bool:
-    """Does the run train what ``GANConfig()`` resolves to at each of its sizes, steps included?"""
+    """Does the run train what ``GANConfig()`` resolves to at each of its sizes, steps included,
+    with the standing classifier budget (the training-length runs change only the classifier's)?"""
+    if results["settings"].get("classifier_steps", 400) not in (400, None):
+        return False
     changes = _gan_changes(results)
     default_loss = {auto_loss(GANConfig(), n) for n in results["settings"]["per_class"]}
     if set(changes) - {"loss", "steps"} or not (changes["loss"].startswith("auto") or default_loss == {changes["loss"]}):

@@ -471,7 +471,7 @@ def _ratio_list(ctx: click.Context, param: click.Parameter, value: str | None) -
     return items
 
 
-QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": 300}
+QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": None}  # None: sized per cell
 # Sources that may be long-tailed as they are: without --imbalance the scenario takes them whole.
 OWN_IMBALANCE = ("folder:", "npz:")
 
@@ -505,8 +505,10 @@ OWN_IMBALANCE = ("folder:", "npz:")
                    + "; opt-in: " + ", ".join(LONG_TAIL_OPTIONAL) + " (smote+classical needs imbalanced-learn). "
                    "Transfer: any of " + ", ".join(TRANSFER_CONDITIONS) + ". [default: the scenario's, all but the opt-in ones]")
 @click.option("--classifier", type=click.Choice(CLASSIFIERS), default="cnn", show_default=True)
-@click.option("--classifier-steps", type=click.IntRange(min=1), default=400, show_default=True,
-              help="Optimiser steps per classifier (the same budget in every condition).")
+@click.option("--classifier-steps", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Optimiser steps per classifier, the same budget in every condition of a cell [default: "
+                   "few-shot cells of at most 200 images of at most 64 pixels 200 (measured as good as 400 "
+                   "there), else 400].")
 @click.option("--ratio", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Synthetic items per real item in the GAN conditions.")
 @click.option("--steps", type=click.IntRange(min=1), default=None, metavar="N",
@@ -529,7 +531,7 @@ OWN_IMBALANCE = ("folder:", "npz:")
 @user_errors
 def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool, scenario: str,
              source_name: str | None, source_root: str | None, target_groups: str | None, per_class: tuple[int, ...], imbalance: tuple[float, ...] | None,
-             seeds: int, first_seed: int, conditions: str | None, classifier: str, classifier_steps: int, ratio: float,
+             seeds: int, first_seed: int, conditions: str | None, classifier: str, classifier_steps: int | None, ratio: float,
              steps: int | None, loss: str | None, conditioning: str | None, config_path: str | None,
              no_metrics: bool, quick: bool, no_report: bool, device: str, jobs: int | None, threads: int,
              out: str, overwrite: bool, quiet: bool) -> None:
@@ -604,7 +606,7 @@ def _scenario_grid(scenario: str, dataset: str, imbalance: tuple[float, ...] | N
 
 
 def _quick(source: Callable, per_class: tuple[int, ...], seeds: int, steps: int | None,
-           classifier_steps: int) -> tuple[tuple[int, ...], int, int, int]:
+           classifier_steps: int | None) -> tuple[tuple[int, ...], int, int, int | None]:
     """``--quick``'s sizes for every one of these options left at its default."""
     default = lambda name: source(name).name == "DEFAULT"  # noqa: E731
     return (

@@ -114,3 +114,21 @@ def test_the_thread_count_is_a_setting_of_the_run():
     assert one.cell_key("data") != two.cell_key("data")  # other threads, other sums: other cells
     with pytest.raises(ValueError, match="threads"):
         EvalConfig(**TINY, threads=0)
+
+
+def test_each_cell_records_the_classifier_budget_it_sized(tmp_path, monkeypatch):
+    # classifier_steps=None: each few-shot cell sizes the budget from its subset, and every
+    # condition of the cell trains with it.
+    seen = []
+    real = conditions.TorchClassifier
+
+    def spy(*args, steps, **kwargs):
+        seen.append(steps)
+        return real(*args, steps=3, **kwargs)  # the size asked for, trained short
+
+    monkeypatch.setattr(conditions, "TorchClassifier", spy)
+    config = EvalConfig(per_class=(3, 30), seeds=(0,), conditions=("real", "classical"), metrics=False, device="cpu")
+    results = run_evaluation(config, tmp_path, progress=False)
+    assert [c["classifier_steps"] for c in results["cells"]] == [200, 400]  # digits 8×8: 30 images, 300
+    assert seen == [200, 200, 400, 400]
+    assert results["settings"]["classifier_steps"] is None

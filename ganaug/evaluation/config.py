@@ -91,6 +91,25 @@ CONFIG_FILE = "eval_config.json"
 LATER_GAN_FIELDS = {"train_layers": "all", "freeze_d_blocks": None}
 
 
+# The classifiers' standing budget, and the one measured to do as well on small subsets.
+CLASSIFIER_STEPS = 400
+SMALL = {"pixels": 64, "images": 200, "steps": 200}
+
+
+def auto_classifier_steps(image_shape: tuple[int, ...], n_images: int) -> int:
+    """A few-shot cell's classifier steps when ``classifier_steps`` is None, from its images.
+
+    Measured (benchmarks/training_length.py: digits, 5 seeds, paired with 400 steps): on 8×8
+    images, 200 steps kept all five conditions within noise at 5, 10 and 20 images per class
+    (50–200 images; every interval spans 0), in half the time; at 50 per class (500 images)
+    ``gan+classical`` lost 0.7 points [-1.0, -0.3]. So 200 for subsets of at most 200 images of
+    at most 64 pixels, and the standing 400 otherwise (nothing larger was measured shorter).
+    """
+    h, w = image_shape[:2]
+    small = h * w <= SMALL["pixels"] and n_images <= SMALL["images"]
+    return SMALL["steps"] if small else CLASSIFIER_STEPS
+
+
 @dataclass(frozen=True)
 class EvalConfig:
     """Settings of one evaluation run (written into results.json).
@@ -108,6 +127,10 @@ class EvalConfig:
     dataset`` (within Omniglot) ``target_groups`` name the class groups (alphabets) held out as
     the target; the source is the other groups.
 
+    ``classifier_steps=None`` sizes a few-shot cell's classifier training from its subset
+    (`auto_classifier_steps`; the cell records the number); every condition of a cell trains
+    with the same budget. The other scenarios take 400.
+
     ``threads`` is torch's CPU thread count inside every cell. It is a setting, not a machine
     detail, because the numbers depend on it: a CPU reduction split over more threads adds in
     another order, and the same seed then trains other weights. One thread per cell keeps a
@@ -122,7 +145,7 @@ class EvalConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     conditions: tuple[str, ...] | None = None
     classifier: str = "cnn"
-    classifier_steps: int = 400
+    classifier_steps: int | None = None
     ratio: float = 1.0
     gan: GANConfig = field(default_factory=GANConfig)
     metrics: bool = True
@@ -137,6 +160,12 @@ class EvalConfig:
     target_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.classifier_steps is not None and (isinstance(self.classifier_steps, bool) or not isinstance(
+                self.classifier_steps, int) or self.classifier_steps < 1):
+            raise ValueError(f"classifier_steps must be a whole number >= 1 or None, got {self.classifier_steps!r}")
+        if self.classifier_steps is None and self.scenario != "few-shot":
+            # Measured for few-shot grids only: the other scenarios keep the standing budget.
+            object.__setattr__(self, "classifier_steps", CLASSIFIER_STEPS)
         if self.scenario not in SCENARIO_CONDITIONS:
             raise ValueError(f"unknown scenario {self.scenario!r}; choose from {', '.join(SCENARIO_CONDITIONS)}")
         defaults, optional = SCENARIO_CONDITIONS[self.scenario]

@@ -11,6 +11,7 @@ overwrite them (then they are removed first), so no result is silently replaced 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ from ganaug.data import ArrayDataset
 from ganaug.evaluation.augment import background_value
 from ganaug.evaluation.cache import dataset_digest
 from ganaug.evaluation.conditions import Cell, train_and_score, train_gan, validation_scores
-from ganaug.evaluation.config import CONFIG_FILE, SCHEMA, EvalConfig
+from ganaug.evaluation.config import CONFIG_FILE, SCHEMA, EvalConfig, auto_classifier_steps
 from ganaug.evaluation.imbalanced import SMOTE_MISSING, smote_available
 from ganaug.evaluation.parallel import check_picklable, run_cells
 from ganaug.evaluation.scenarios import get_scenario
@@ -185,6 +186,9 @@ def _run_cell(run: _Run, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:
     bar.set_description(f"{label} seed={seed}: GAN")
     subset, record = run.scenario.draw(run.splits, n, seed)
     record["key"] = run.key
+    if config.classifier_steps is None:  # sized from the cell's images (few-shot)
+        config = dataclasses.replace(config, classifier_steps=auto_classifier_steps(subset.image_shape, len(subset)))
+    record["classifier_steps"] = config.classifier_steps
     # A scenario may hold out a test set per cell (transfer within one dataset) and bring
     # generators of its own (transfer: the source's, adapted to the cell).
     test = run.scenario.test_set(run.splits, n, seed) if hasattr(run.scenario, "test_set") else run.splits.test

@@ -233,7 +233,7 @@ def _header(data: dict) -> list[Block]:
         ("seeds", _join(s.get("seeds"))),
         ("conditions", _join(s.get("conditions"))),
         ("classifier", _text(s.get("classifier"))),
-        ("classifier steps", _text(s.get("classifier_steps"))),
+        ("classifier steps", _classifier_steps(s, data.get("cells") or [])),
         ("synthetic : real ratio", _text(s.get("ratio"))),
         ("GAN objective", _gan_objective(s, data.get("cells") or [])),
         ("pool images", _text(s.get("n_pool"))),
@@ -623,6 +623,14 @@ def _float(x: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return value if math.isfinite(value) else None
+
+
+def _classifier_steps(settings: dict, cells: list[dict]) -> str:
+    """The budget given, or (None: sized per cell) what the cells used, e.g. "sized per cell: 200, 400"."""
+    if settings.get("classifier_steps") is not None:
+        return str(settings["classifier_steps"])
+    used = sorted({c["classifier_steps"] for c in cells if c.get("classifier_steps") is not None})
+    return f"sized per cell: {', '.join(map(str, used))}" if used else MISSING
 
 
 def _text(x: Any) -> str:

@@ -1,0 +1,155 @@
+"""Training lengths by measurement (issue 20): accuracy and CAS against GAN and classifier steps,
+and the rerun-noise check of the speed work, from committed accuracy runs on digits.
+
+    # the runs it reads (benchmarks/accuracy.py; 5 seeds × 5/10/20/50 per class each)
+    python benchmarks/accuracy.py --dataset digits --variant rerun-speed --gan '{"loss": "mmd"}' --jobs 2
+    python benchmarks/accuracy.py --dataset digits --variant mmd-steps1200 --gan '{"loss": "mmd", "steps": 1200}' \\
+        --conditions gan,gan+classical,synthetic --jobs 2                      # likewise 600, 1800
+    python benchmarks/accuracy.py --dataset digits --variant classifier-steps300 --classifier-steps 300 \\
+        --conditions real,classical --no-metrics --jobs 2
+    python benchmarks/accuracy.py --dataset digits --variant classifier-steps200 --classifier-steps 200 \\
+        --gan '{"loss": "mmd"}' --jobs 2                                       # every condition
+    # the tables
+    python benchmarks/training_length.py          # writes benchmarks/results/training_length_digits.json
+
+Two questions, each answered with paired differences (same subset, same seed) and their 95 %
+intervals, in accuracy points:
+
+* **learning curves**: each shorter run against the reference length of today's code
+  (``rerun-speed``: the matching network's 2,400 steps, the classifier's 400), per condition and
+  size; for the GAN also CAS (``synthetic``) and the label consistency of its samples.
+* **rerun noise**: ``rerun-speed`` (today's code: batch-wise classical augmentation, one thread
+  per cell) against the same settings run before the speed work (``real`` and ``classical`` from
+  ``mmd``, the GAN conditions from ``long``, which has today's 2,400 matching-network steps), every
+  condition and size: is each condition's mean within the before-run's 95 % interval, and what is
+  the paired difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from ganaug.evaluation.stats import paired_gain, summarize
+from ganaug.utils import finite_json
+
+RESULTS = Path(__file__).parent / "results"
+REFERENCE = "rerun-speed"
+# The runs before the speed work at today's settings: the baselines from ``mmd``, the GAN
+# conditions from ``long`` (the matching network's 2,400 steps; ``mmd`` predates that default).
+BEFORE = {"real": "mmd", "classical": "mmd", "gan": "long", "gan+classical": "long", "synthetic": "long"}
+GAN_RUNS = {600: "mmd-steps600", 1200: "mmd-steps1200", 1800: "mmd-steps1800"}
+CLASSIFIER_RUNS = {200: "classifier-steps200", 300: "classifier-steps300"}
+GAN_CONDITIONS = ("gan", "gan+classical", "synthetic")
+
+
+def load(dataset: str, variant: str) -> dict:
+    path = RESULTS / f"accuracy_{dataset}_{variant}.json"
+    if not path.exists():
+        raise SystemExit(f"training_length.py: {path} is missing; its command is in this script's docstring")
+    return json.loads(path.read_text())
+
+
+def _cells(results: dict) -> dict[tuple[int, int], dict]:
+    return {(c["per_class"], c["seed"]): c for c in results["cells"]}
+
+
+def _value(cell: dict, what: str) -> float:
+    """Accuracy of a condition, or ``label_consistency`` of the cell's GAN samples."""
+    if what == "label_consistency":
+        return float(cell["metrics"]["label_consistency"])
+    return float(cell["results"][what]["accuracy"])
+
+
+def compare(treatment: dict, baseline: dict, what: tuple[str, ...]) -> list[dict]:
+    """Paired rows per (size, quantity): the two means and the difference, in points."""
+    a, b = _cells(treatment), _cells(baseline)
+    rows = []
+    for n in sorted({k[0] for k in a}):
+        keys = sorted(k for k in a if k[0] == n and k in b)
+        for k in keys:
+            # Runs before the subset's digest was recorded pair by (size, seed) alone.
+            if a[k].get("subset_sha256", "?") != b[k].get("subset_sha256", a[k].get("subset_sha256", "?")):
+                raise SystemExit(f"cell {k} trained on other images in the two runs")
+        for q in what:
+            x, y = [100 * _value(a[k], q) for k in keys], [100 * _value(b[k], q) for k in keys]
+            gain = paired_gain(x, y)
+            rows.append({"per_class": n, "quantity": q, "seeds": len(keys), "mean": float(np.mean(x)),
+                         "baseline_mean": float(np.mean(y)), "difference": gain["mean"],
+                         "ci": [gain["ci_low"], gain["ci_high"]], "p_value": gain["p_value"]})
+    return rows
+
+
+def rerun_noise(after: dict, before: dict, conditions: tuple[str, ...]) -> list[dict]:
+    """Each condition's mean after, beside the before-run's mean and 95 % interval (over seeds)."""
+    rows = compare(after, before, conditions)
+    b = _cells(before)
+    for row in rows:
+        values = [100 * _value(c, row["quantity"]) for k, c in b.items() if k[0] == row["per_class"]]
+        s = summarize(values)
+        row["before_ci"] = [s["ci_low"], s["ci_high"]]
+        row["within_before_ci"] = bool(s["ci_low"] <= row["mean"] <= s["ci_high"])
+    return rows
+
+
+def seconds(results: dict) -> dict[str, float]:
+    """Median seconds per cell of the GAN and of each condition (single-thread cells)."""
+    cells = results["cells"]
+    out = {"gan": float(np.median([c["gan"]["train_seconds"] for c in cells]))} if "gan" in cells[0] else {}
+    for cond in results["settings"]["conditions"]:
+        out[cond] = float(np.median([c["results"][cond]["seconds"] for c in cells]))
+    return out
+
+
+def _fmt(row: dict) -> str:
+    lo, hi = row["ci"]
+    return f"{row['difference']:+.1f} [{lo:+.1f}, {hi:+.1f}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="digits")
+    args = parser.parse_args()
+    reference = load(args.dataset, REFERENCE)
+    before = {v: load(args.dataset, v) for v in sorted(set(BEFORE.values()))}
+    gan = {steps: load(args.dataset, v) for steps, v in GAN_RUNS.items()}
+    clf = {steps: load(args.dataset, v) for steps, v in CLASSIFIER_RUNS.items()}
+    out = {
+        "benchmark": "training_length", "dataset": args.dataset,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"), "command": "python " + " ".join(sys.argv),
+        "machine": reference["machine"], "reference": {"variant": REFERENCE, "gan_steps": 2400, "classifier_steps": 400},
+        "how": "paired differences (same subset and seed) against the reference run, accuracy points, "
+               "mean and 95 % t-interval over seeds; label_consistency: % of GAN samples a classifier trained on "
+               "the full pool labels as their class",
+        "gan_steps": {str(s): compare(r, reference, (*GAN_CONDITIONS, "label_consistency")) for s, r in gan.items()},
+        "classifier_steps": {str(s): compare(r, reference, tuple(r["settings"]["conditions"])) for s, r in clf.items()},
+        "seconds_per_cell": {REFERENCE: seconds(reference), **{GAN_RUNS[s]: seconds(r) for s, r in gan.items()},
+                             **{CLASSIFIER_RUNS[s]: seconds(r) for s, r in clf.items()}},
+        "rerun_noise": {"after": REFERENCE, "before": BEFORE,
+                        "before_machines": {v: r.get("machine") for v, r in before.items()},
+                        "rows": [row | {"before_run": BEFORE[row["quantity"]]}
+                                 for v, r in before.items()
+                                 for row in rerun_noise(reference, r, tuple(c for c, b in BEFORE.items() if b == v))]},
+    }
+    path = RESULTS / f"training_length_{args.dataset}.json"
+    path.write_text(json.dumps(finite_json(out), indent=2) + "\n")
+    for title, table in (("GAN steps", out["gan_steps"]), ("classifier steps", out["classifier_steps"])):
+        print(f"\n{title} vs the reference (points, paired 95 % interval)")
+        for steps, rows in table.items():
+            for row in rows:
+                print(f"  {steps:>5} {row['quantity']:<18} {row['per_class']:>3}/class  {_fmt(row)}")
+    print("\nrerun noise: after (rerun-speed) vs before")
+    for row in out["rerun_noise"]["rows"]:
+        flag = "within" if row["within_before_ci"] else "OUTSIDE"
+        print(f"  {row['quantity']:<14} {row['per_class']:>3}/class  ({row['before_run']}) after {row['mean']:.1f}, before "
+              f"{row['baseline_mean']:.1f} [{row['before_ci'][0]:.1f}, {row['before_ci'][1]:.1f}] {flag}; {_fmt(row)}")
+    print(f"\nwritten: {path}")
+
+
+if __name__ == "__main__":
+    main()
