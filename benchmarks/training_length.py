@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganaug.evaluation.config import auto_classifier_steps
 from ganaug.evaluation.stats import paired_gain, summarize
 from ganaug.utils import finite_json
 
@@ -97,6 +98,17 @@ def rerun_noise(after: dict, before: dict, conditions: tuple[str, ...]) -> list[
     return rows
 
 
+def defaults_run(reference: dict, short: dict) -> dict:
+    """Today's defaults cell by cell: the classifier budget `auto_classifier_steps` gives each
+    cell (200 steps on small subsets, from ``short``; else 400, from ``reference``)."""
+    cells = []
+    for cell in reference["cells"]:
+        steps = auto_classifier_steps(tuple(reference["settings"].get("image_shape") or (8, 8)), cell["n_train"])
+        source = reference if steps == 400 else short
+        cells.append(_cells(source)[(cell["per_class"], cell["seed"])])
+    return reference | {"cells": cells}
+
+
 def seconds(results: dict) -> dict[str, float]:
     """Median seconds per cell of the GAN and of each condition (single-thread cells)."""
     cells = results["cells"]
@@ -130,6 +142,11 @@ def main() -> None:
         "classifier_steps": {str(s): compare(r, reference, tuple(r["settings"]["conditions"])) for s, r in clf.items()},
         "seconds_per_cell": {REFERENCE: seconds(reference), **{GAN_RUNS[s]: seconds(r) for s, r in gan.items()},
                              **{CLASSIFIER_RUNS[s]: seconds(r) for s, r in clf.items()}},
+        "rerun_noise_defaults": {
+            "after": f"today's defaults: {CLASSIFIER_RUNS[200]} where a cell's budget sizes to 200 steps, else {REFERENCE}",
+            "rows": [row | {"before_run": BEFORE[row["quantity"]]} for v, r in before.items()
+                     for row in rerun_noise(defaults_run(reference, clf[200]), r,
+                                            tuple(c for c, b in BEFORE.items() if b == v))]},
         "rerun_noise": {"after": REFERENCE, "before": BEFORE,
                         "before_machines": {v: r.get("machine") for v, r in before.items()},
                         "rows": [row | {"before_run": BEFORE[row["quantity"]]}
@@ -143,12 +160,17 @@ def main() -> None:
         for steps, rows in table.items():
             for row in rows:
                 print(f"  {steps:>5} {row['quantity']:<18} {row['per_class']:>3}/class  {_fmt(row)}")
-    print("\nrerun noise: after (rerun-speed) vs before")
-    for row in out["rerun_noise"]["rows"]:
-        flag = "within" if row["within_before_ci"] else "OUTSIDE"
-        print(f"  {row['quantity']:<14} {row['per_class']:>3}/class  ({row['before_run']}) after {row['mean']:.1f}, before "
-              f"{row['baseline_mean']:.1f} [{row['before_ci'][0]:.1f}, {row['before_ci'][1]:.1f}] {flag}; {_fmt(row)}")
+    for name in ("rerun_noise", "rerun_noise_defaults"):
+        print(f"\n{name}: after ({out[name]['after']}) vs before")
+        for row in out[name]["rows"]:
+            _print_noise(row)
     print(f"\nwritten: {path}")
+
+
+def _print_noise(row: dict) -> None:
+    flag = "within" if row["within_before_ci"] else "OUTSIDE"
+    print(f"  {row['quantity']:<14} {row['per_class']:>3}/class  ({row['before_run']}) after {row['mean']:.1f}, before "
+          f"{row['baseline_mean']:.1f} [{row['before_ci'][0]:.1f}, {row['before_ci'][1]:.1f}] {flag}; {_fmt(row)}")
 
 
 if __name__ == "__main__":
