@@ -110,9 +110,10 @@ def defaults_run(reference: dict, short: dict) -> dict:
 
 
 def seconds(results: dict) -> dict[str, float]:
-    """Median seconds per cell of the GAN and of each condition (single-thread cells)."""
+    """Median seconds per cell of the GAN's training and of each condition (one-thread cells, as the
+    run shared the machine: a cost ratio between runs, not a speed benchmark)."""
     cells = results["cells"]
-    out = {"gan": float(np.median([c["gan"]["train_seconds"] for c in cells]))} if "gan" in cells[0] else {}
+    out = {"gan_training": float(np.median([c["gan"]["train_seconds"] for c in cells]))} if "gan" in cells[0] else {}
     for cond in results["settings"]["conditions"]:
         out[cond] = float(np.median([c["results"][cond]["seconds"] for c in cells]))
     return out
