@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,14 @@ def test_readme_snippet_runs_verbatim(index, tmp_path, monkeypatch, one_thread):
     monkeypatch.chdir(tmp_path)
     code = compile(source, f"README.md python snippet {index + 1}", "exec")
     exec(code, {"__name__": "__readme__"})
+
+
+def test_readme_timing_sentence_matches_the_committed_speed_json(monkeypatch):
+    spec = importlib.util.spec_from_file_location("speed_bench", ROOT / "benchmarks" / "speed.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # its dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    text = README.read_text(encoding="utf-8")
+    sentence = text[text.index(bench.BEGIN) + len(bench.BEGIN) : text.index(bench.END)]
+    expected = bench.readme_sentence(json.loads((ROOT / "benchmarks" / "results" / "speed.json").read_text()))
+    assert sentence == expected, "README timing sentence is stale: run python benchmarks/speed.py --readme"
