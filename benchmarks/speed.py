@@ -365,7 +365,8 @@ def _cell_breakdown(record: dict[str, Any], wall: float) -> dict[str, Any]:
     conditions = {c: float(v["seconds"]) for c, v in record["results"].items()}
     cell_wall = float(record["wall_seconds"])
     return {"run_evaluation_seconds": wall, "cell_wall_seconds": cell_wall, "gan_train_seconds": gan,
-            "gan_steps": record["gan"]["steps"], "conditions_seconds": conditions,
+            "gan_steps": record["gan"]["steps"], "classifier_steps": record["classifier_steps"],
+            "conditions_seconds": conditions,
             "metrics_and_other_seconds": cell_wall - gan - sum(conditions.values())}
 
 
@@ -389,7 +390,7 @@ def cell(bench: Bench) -> dict[str, Any]:
                "from out/cells/*.json: gan.train_seconds, each condition's seconds, and metrics_and_other = the "
                "cell's wall_seconds - those (generative metrics with the feature network, saving the checkpoint "
                "and samples, drawing the subset); run_evaluation_seconds adds the data preparation around the cell",
-        "settings": {"classifier_steps": config.classifier_steps, "feature_steps": config.feature_steps,
+        "settings": {"classifier_steps": runs[0]["classifier_steps"], "feature_steps": config.feature_steps,
                      "metric_samples": config.metric_samples, "threads": config.threads,
                      "gan_steps": runs[0]["gan_steps"]},
         **{k: _stats([r[k] for r in runs], 2) for k in scalars},

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganaug import load_dataset
 from ganaug.evaluation.config import auto_classifier_steps
 from ganaug.evaluation.stats import paired_gain, summarize
 from ganaug.utils import finite_json
@@ -74,8 +75,9 @@ def compare(treatment: dict, baseline: dict, what: tuple[str, ...]) -> list[dict
     for n in sorted({k[0] for k in a}):
         keys = sorted(k for k in a if k[0] == n and k in b)
         for k in keys:
-            # Runs before the subset's digest was recorded pair by (size, seed) alone.
-            if a[k].get("subset_sha256", "?") != b[k].get("subset_sha256", a[k].get("subset_sha256", "?")):
+            # Runs from before the subset's digest was recorded pair by (size, seed) alone.
+            digests = {a[k].get("subset_sha256"), b[k].get("subset_sha256")} - {None}
+            if len(digests) > 1:
                 raise SystemExit(f"cell {k} trained on other images in the two runs")
         for q in what:
             x, y = [100 * _value(a[k], q) for k in keys], [100 * _value(b[k], q) for k in keys]
@@ -98,15 +100,18 @@ def rerun_noise(after: dict, before: dict, conditions: tuple[str, ...]) -> list[
     return rows
 
 
-def defaults_run(reference: dict, short: dict) -> dict:
-    """Today's defaults cell by cell: the classifier budget `auto_classifier_steps` gives each
-    cell (200 steps on small subsets, from ``short``; else 400, from ``reference``)."""
-    cells = []
-    for cell in reference["cells"]:
-        steps = auto_classifier_steps(tuple(reference["settings"].get("image_shape") or (8, 8)), cell["n_train"])
-        source = reference if steps == 400 else short
-        cells.append(_cells(source)[(cell["per_class"], cell["seed"])])
-    return reference | {"cells": cells}
+def defaults_run(reference: dict, short: dict, image_shape: tuple[int, ...]) -> dict:
+    """Today's defaults cell by cell: the budget `auto_classifier_steps` gives each cell, its cell
+    taken from ``short`` (run at that budget) where it sizes to the short one, else from ``reference``."""
+    steps = {s["settings"]["classifier_steps"]: _cells(s) for s in (reference, short)}
+    return reference | {"cells": [steps[auto_classifier_steps(image_shape, c["n_train"])][c["per_class"], c["seed"]]
+                                  for c in reference["cells"]]}
+
+
+def noise_table(after: dict, before: dict[str, dict]) -> list[dict]:
+    """`rerun_noise` of every condition against the before-run `BEFORE` names for it."""
+    return [row | {"before_run": BEFORE[row["quantity"]]} for v, r in before.items()
+            for row in rerun_noise(after, r, tuple(c for c, b in BEFORE.items() if b == v))]
 
 
 def seconds(results: dict) -> dict[str, float]:
@@ -145,14 +150,10 @@ def main() -> None:
                              **{CLASSIFIER_RUNS[s]: seconds(r) for s, r in clf.items()}},
         "rerun_noise_defaults": {
             "after": f"today's defaults: {CLASSIFIER_RUNS[200]} where a cell's budget sizes to 200 steps, else {REFERENCE}",
-            "rows": [row | {"before_run": BEFORE[row["quantity"]]} for v, r in before.items()
-                     for row in rerun_noise(defaults_run(reference, clf[200]), r,
-                                            tuple(c for c, b in BEFORE.items() if b == v))]},
+            "rows": noise_table(defaults_run(reference, clf[200], load_dataset(args.dataset).image_shape), before)},
         "rerun_noise": {"after": REFERENCE, "before": BEFORE,
                         "before_machines": {v: r.get("machine") for v, r in before.items()},
-                        "rows": [row | {"before_run": BEFORE[row["quantity"]]}
-                                 for v, r in before.items()
-                                 for row in rerun_noise(reference, r, tuple(c for c, b in BEFORE.items() if b == v))]},
+                        "rows": noise_table(reference, before)},
     }
     path = RESULTS / f"training_length_{args.dataset}.json"
     path.write_text(json.dumps(finite_json(out), indent=2) + "\n")

@@ -471,7 +471,7 @@ def _ratio_list(ctx: click.Context, param: click.Parameter, value: str | None) -
     return items
 
 
-QUICK = {"per_class": (10,), "seeds": 2, "steps": 500, "classifier_steps": None}  # None: sized per cell
+QUICK = {"per_class": (10,), "seeds": 2, "steps": 500}  # the classifier's budget is sized per cell, as always
 # Sources that may be long-tailed as they are: without --imbalance the scenario takes them whole.
 OWN_IMBALANCE = ("folder:", "npz:")
 
@@ -566,7 +566,7 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
     _device(device)
     source = ctx.get_parameter_source
     if quick:
-        per_class, seeds, steps, classifier_steps = _quick(source, per_class, seeds, steps, classifier_steps)
+        per_class, seeds, steps = _quick(source, per_class, seeds, steps)
     gan = _gan_config(config_path, steps=steps, loss=loss, conditioning=conditioning)
     imbalance = _scenario_grid(scenario, dataset, imbalance, source("per_class").name != "DEFAULT")
     config = EvalConfig(
@@ -605,15 +605,13 @@ def _scenario_grid(scenario: str, dataset: str, imbalance: tuple[float, ...] | N
     return imbalance
 
 
-def _quick(source: Callable, per_class: tuple[int, ...], seeds: int, steps: int | None,
-           classifier_steps: int | None) -> tuple[tuple[int, ...], int, int, int | None]:
+def _quick(source: Callable, per_class: tuple[int, ...], seeds: int, steps: int | None) -> tuple[tuple[int, ...], int, int]:
     """``--quick``'s sizes for every one of these options left at its default."""
     default = lambda name: source(name).name == "DEFAULT"  # noqa: E731
     return (
         QUICK["per_class"] if default("per_class") else per_class,
         QUICK["seeds"] if default("seeds") else seeds,
         QUICK["steps"] if steps is None else steps,
-        QUICK["classifier_steps"] if default("classifier_steps") else classifier_steps,
     )
 
 

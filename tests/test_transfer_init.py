@@ -180,9 +180,9 @@ def test_clone_and_get_params_keep_the_init_as_given(sources):
 def test_runs_without_the_new_settings_keep_their_evaluation_keys():
     # Pinned keys: the fine-tuning fields at their defaults leave them as they were. They moved
     # once on purpose since (EvalConfig.threads, with classical augmentation on the batch: cells
-    # computed before give other numbers); a change here recomputes every finished cell. A run
-    # keys its classifier budget as sized (classifier_steps=None is resolved before keying), so
-    # a 400-step run keeps its key.
+    # computed before give other numbers); a change here recomputes every finished cell. The
+    # classifier budget's default became None (sized per cell, so keyed as None): a run that
+    # asked for 400 steps keeps its key.
     assert EvalConfig(classifier_steps=400).cell_key("data") == "9a9939f56702dacd"
     assert EvalConfig(scenario="long-tail").cell_key("data") == "202c7b7e29555522"
     assert EvalConfig(gan=GANConfig(train_layers="freeze-d")).cell_key("data") != EvalConfig().cell_key("data")

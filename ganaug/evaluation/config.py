@@ -110,6 +110,12 @@ def auto_classifier_steps(image_shape: tuple[int, ...], n_images: int) -> int:
     return SMALL["steps"] if small else CLASSIFIER_STEPS
 
 
+def _check_whole(name: str, value: object, also: str = "") -> None:
+    """Refuse anything but a whole number >= 1 (a bool is not one)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1{also}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class EvalConfig:
     """Settings of one evaluation run (written into results.json).
@@ -160,9 +166,8 @@ class EvalConfig:
     target_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.classifier_steps is not None and (isinstance(self.classifier_steps, bool) or not isinstance(
-                self.classifier_steps, int) or self.classifier_steps < 1):
-            raise ValueError(f"classifier_steps must be a whole number >= 1 or None, got {self.classifier_steps!r}")
+        if self.classifier_steps is not None:
+            _check_whole("classifier_steps", self.classifier_steps, " or None")
         if self.classifier_steps is None and self.scenario != "few-shot":
             # Measured for few-shot grids only: the other scenarios keep the standing budget.
             object.__setattr__(self, "classifier_steps", CLASSIFIER_STEPS)
@@ -199,8 +204,7 @@ class EvalConfig:
             raise ValueError("at least one seed is needed")
         if self.ratio < 0:
             raise ValueError(f"ratio must be >= 0, got {self.ratio}")
-        if not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads < 1:
-            raise ValueError(f"threads must be a whole number >= 1, got {self.threads!r}")
+        _check_whole("threads", self.threads)
 
     @property
     def needs_gan(self) -> bool:
