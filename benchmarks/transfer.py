@@ -42,7 +42,7 @@ def config_from(args: argparse.Namespace, split: int | None) -> EvalConfig:
     gan = GANConfig.from_dict(GANConfig().to_dict() | json.loads(args.gan) | ({"steps": args.steps} if args.steps else {}))
     common = dict(scenario="transfer", source="omniglot", seeds=args.seed_list or tuple(range(args.seeds)),
                   conditions=tuple(args.conditions.split(",")), classifier_steps=args.classifier_steps,
-                  ratio=args.ratio, gan=gan, metrics=not args.no_metrics, device=args.device)
+                  ratio=args.ratio, gan=gan, dagan_diversity=args.dagan_diversity, metrics=not args.no_metrics, device=args.device)
     if split is not None:
         return EvalConfig(dataset="omniglot", root=args.root, target_groups=SPLITS[split],
                           per_class=tuple(int(v) for v in (args.per_class or "5").split(",")), **common)
@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--ratio", type=float, default=1.0)
     parser.add_argument("--steps", type=int, default=None, help="GAN steps (default: sized from the data)")
     parser.add_argument("--gan", default="{}", help="JSON of GANConfig fields to override")
+    parser.add_argument("--dagan-diversity", type=float, default=0.0, help="the source DAGAN's mode-seeking weight")
     parser.add_argument("--variant", default="default")
     grid.add_run_options(parser)
     args = parser.parse_args()

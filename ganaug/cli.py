@@ -488,6 +488,8 @@ OWN_IMBALANCE = ("folder:", "npz:")
               help="transfer: where the source's files are (default: --root).")
 @click.option("--target-groups", default=None, metavar="G1,G2,…",
               help="transfer within one dataset: the class groups (Omniglot alphabets) held out as the target.")
+@click.option("--dagan-diversity", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="W",
+              help="transfer: the source DAGAN's mode-seeking weight (0: none; > 0 makes other noise draw other variants).")
 @click.option("--per-class", default="5,10,20", show_default=True, callback=_int_list, metavar="N1,N2,…",
               help="Few-shot: real training images per class (one grid row each).")
 @click.option("--imbalance", default=None, callback=_ratio_list, metavar="R1,R2,…|natural",
@@ -530,7 +532,7 @@ OWN_IMBALANCE = ("folder:", "npz:")
 @click.pass_context
 @user_errors
 def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool, scenario: str,
-             source_name: str | None, source_root: str | None, target_groups: str | None, per_class: tuple[int, ...], imbalance: tuple[float, ...] | None,
+             source_name: str | None, source_root: str | None, target_groups: str | None, dagan_diversity: float, per_class: tuple[int, ...], imbalance: tuple[float, ...] | None,
              seeds: int, first_seed: int, conditions: str | None, classifier: str, classifier_steps: int | None, ratio: float,
              steps: int | None, loss: str | None, conditioning: str | None, config_path: str | None,
              no_metrics: bool, quick: bool, no_report: bool, device: str, jobs: int | None, threads: int,
@@ -575,7 +577,7 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
         conditions=tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions is not None else None,
         classifier=classifier, classifier_steps=classifier_steps, ratio=ratio, gan=gan,
         metrics=not no_metrics, device=device, scenario=scenario, imbalance=imbalance, threads=threads,
-        source=source_name, source_root=source_root,
+        source=source_name, source_root=source_root, dagan_diversity=dagan_diversity,
         target_groups=tuple(g.strip() for g in target_groups.split(",") if g.strip()) if target_groups else (),
     )
     started = time.perf_counter()

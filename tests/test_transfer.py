@@ -91,6 +91,8 @@ def test_another_dataset_as_the_source_is_resized_to_the_target(omniglot_root, t
     (dict(dataset="omniglot", source="omniglot"), "needs target_groups"),
     (dict(dataset="digits", source="omniglot", target_groups=("Latin",)), "every class of digits is the target"),
     (dict(dataset="digits", source="omniglot", classifier="svc"), "torch classifier"),
+    (dict(dataset="digits", source="omniglot", dagan_diversity=-1.0), "dagan_diversity must be a number >= 0"),
+    (dict(dataset="digits", source="omniglot", dagan_diversity=float("nan")), "dagan_diversity must be"),
 ])
 def test_transfer_settings_are_checked(overrides, message):
     with pytest.raises(ValueError, match=message):
@@ -100,6 +102,20 @@ def test_transfer_settings_are_checked(overrides, message):
 def test_other_scenarios_refuse_a_source():
     with pytest.raises(ValueError, match="belong to the transfer scenario"):
         EvalConfig(source="omniglot")
+    with pytest.raises(ValueError, match="belong to the transfer scenario"):
+        EvalConfig(dagan_diversity=1.0)
+
+
+def test_the_source_dagans_mode_seeking_weight_is_trained_recorded_and_keyed(omniglot_root, tmp_path):
+    base = tiny(dataset="digits", source="omniglot", source_root=str(omniglot_root), seeds=(0,),
+                conditions=("dagan+classical",))
+    weighted = tiny(**{**{f: getattr(base, f) for f in ("dataset", "source", "source_root", "seeds", "conditions")},
+                       "dagan_diversity": 0.5})
+    assert base.cell_key("d") != weighted.cell_key("d")  # another DAGAN, other cells
+    models = transfer.prepare(weighted).models
+    assert models.dagan.diversity_weight == 0.5
+    assert models.describe()["dagan"]["diversity_weight"] == 0.5
+    assert transfer.prepare(base).models.keys["dagan"] != models.keys["dagan"]  # not the cached weight-0 one
 
 
 def test_headline_rows_pair_transfer_conditions_with_both_baselines(tmp_path):

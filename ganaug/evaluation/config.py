@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,7 +133,8 @@ class EvalConfig:
     ``scenario="transfer"`` pretrains on ``source`` (a dataset name, read from ``source_root``
     or ``root``) and runs the few-shot grid on ``dataset``'s classes. With ``source ==
     dataset`` (within Omniglot) ``target_groups`` name the class groups (alphabets) held out as
-    the target; the source is the other groups.
+    the target; the source is the other groups. ``dagan_diversity`` is the source DAGAN's
+    mode-seeking weight (`ganaug.training.DAGANConfig.diversity_weight`).
 
     ``classifier_steps=None`` sizes a few-shot cell's classifier training from its subset
     (`auto_classifier_steps`; the cell records the number); every condition of a cell trains
@@ -164,6 +167,7 @@ class EvalConfig:
     source: str | None = None
     source_root: str | None = None
     target_groups: tuple[str, ...] = ()
+    dagan_diversity: float = 0.0
 
     def __post_init__(self) -> None:
         if self.classifier_steps is not None:
@@ -190,8 +194,8 @@ class EvalConfig:
             )
         if self.scenario == "transfer":
             _check_transfer(self)
-        elif self.source is not None or self.target_groups:
-            raise ValueError(f"source and target_groups belong to the transfer scenario, not {self.scenario}")
+        elif self.source is not None or self.target_groups or self.dagan_diversity:
+            raise ValueError(f"source, target_groups and dagan_diversity belong to the transfer scenario, not {self.scenario}")
         if self.scenario == "long-tail" and self.classifier not in ("cnn", "mlp"):
             raise ValueError(f"the long-tail conditions train a torch classifier (cnn or mlp), not {self.classifier}")
         if any(not r >= 1 for r in self.imbalance):
@@ -217,7 +221,7 @@ class EvalConfig:
         if self.scenario != "transfer":
             # Settings (eval_config.json, results, cell keys) of the other scenarios stay as
             # they were before transfer existed.
-            del out["source"], out["source_root"], out["target_groups"]
+            del out["source"], out["source_root"], out["target_groups"], out["dagan_diversity"]
         if self.scenario == "few-shot":
             # Few-shot settings stay as they were before scenarios had a name: an omitted
             # scenario reads as few-shot.
@@ -252,5 +256,8 @@ def _check_transfer(config: EvalConfig) -> None:
     if config.source != config.dataset and config.target_groups:
         raise ValueError("target_groups split one dataset into source and target; with another source "
                          f"({config.source} -> {config.dataset}) every class of {config.dataset} is the target")
+    value = config.dagan_diversity
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"dagan_diversity must be a number >= 0, got {config.dagan_diversity!r}")
     if config.classifier not in ("cnn", "mlp"):
         raise ValueError(f"the transfer conditions fine-tune a torch classifier (cnn or mlp), not {config.classifier}")

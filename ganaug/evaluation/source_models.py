@@ -47,6 +47,8 @@ class SourceModels:
             if model is not None:
                 out[name] = {"key": self.keys[name], "steps": int(model.n_steps_), "seed": SOURCE_SEED,
                              "train_seconds": round(float(getattr(model, "train_seconds_", 0.0)), 2)}
+        if self.dagan is not None:
+            out["dagan"]["diversity_weight"] = float(self.dagan.diversity_weight)
         return out
 
 
@@ -74,8 +76,9 @@ def train_source_models(source: ArrayDataset, config: EvalConfig, needs: set[str
         key = _key(fingerprint, "gan", gan.to_dict(), config.device)
         models.gan, models.keys["gan"] = _cached_gan(key, gan, source, config.device, say, progress), key
     if "dagan" in needs:
-        key = _key(fingerprint, "dagan", {"seed": SOURCE_SEED, "steps": SOURCE_DAGAN_STEPS}, config.device)
-        models.dagan, models.keys["dagan"] = _cached_dagan(key, source, config.device, say, progress), key
+        settings = {"seed": SOURCE_SEED, "steps": SOURCE_DAGAN_STEPS, "diversity_weight": float(config.dagan_diversity)}
+        key = _key(fingerprint, "dagan", settings, config.device)
+        models.dagan, models.keys["dagan"] = _cached_dagan(key, source, settings, config.device, say, progress), key
     return models
 
 
@@ -90,12 +93,12 @@ def _cached_gan(key: str, gan: Any, source: ArrayDataset, device: str, say: Any,
     return _cached_model(GANAugmenter, key, fit, device, training_state=True)
 
 
-def _cached_dagan(key: str, source: ArrayDataset, device: str, say: Any, progress: bool) -> Any:
+def _cached_dagan(key: str, source: ArrayDataset, settings: dict, device: str, say: Any, progress: bool) -> Any:
     from ganaug.dagan import DAGANAugmenter
 
     def fit() -> Any:
-        say(f"training the DAGAN ({SOURCE_DAGAN_STEPS} steps; cached for later runs)")
-        return DAGANAugmenter(steps=SOURCE_DAGAN_STEPS, seed=SOURCE_SEED, device=device, verbose=progress).fit(source)
+        say(f"training the DAGAN ({settings['steps']} steps; cached for later runs)")
+        return DAGANAugmenter(**settings, device=device, verbose=progress).fit(source)
 
     return _cached_model(DAGANAugmenter, key, fit, device)
 
