@@ -5,6 +5,7 @@
     python benchmarks/transfer.py --family cross --root DIR --dataset mnist5k # Omniglot -> mnist5k, 5/10/20 per class
     python benchmarks/transfer.py --family cross --root DIR --dataset digits
     python benchmarks/transfer.py --table                                     # Markdown tables of the results
+    python benchmarks/transfer.py --readme                                    # the README's transfer block
 
 ``--root`` is the folder holding Omniglot (its ``images_background_small1/2.zip`` or torchvision's
 layout); nothing is downloaded. Within Omniglot, split k holds out two alphabets (`SPLITS`), the
@@ -91,6 +92,49 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+README = HERE.parent / "README.md"
+BEGIN, END = "<!-- transfer:begin -->", "<!-- transfer:end -->"
+# The README's columns: each gain vs classical; the stacked DAGAN's also vs pretrained-classifier.
+README_CONDITIONS = ("pretrained-classifier", "dagan+classical", "pretrained-classifier+dagan", "transfer-gated")
+
+
+def readme_block(files: list[dict]) -> str:
+    """The README's transfer table: per run and size, `classical`'s accuracy and the paired gains
+    of the source-based conditions over it (and of the stacked DAGAN over pretrained-classifier)."""
+    machines = sorted({r["machine"] for r in files})
+    lines = ["Transfer (source: Omniglot): paired gain in accuracy over `classical`, points, mean [95 % interval]",
+             "over seeds; in parentheses `pretrained-classifier+dagan` vs `pretrained-classifier`; — not run. "
+             f"{'; '.join(machines)}. `python benchmarks/transfer.py --readme` writes it.", "",
+             "| target | n/class | classical | " + " | ".join(README_CONDITIONS) + " | seeds |",
+             "|---|---|---|" + "---|" * len(README_CONDITIONS) + "---|"]
+    for results in files:
+        s, summary = results["settings"], results["summary"]
+        target = ", ".join(s.get("target_groups") or []) or s["dataset"]
+        acc = {(r["per_class"], r["condition"]): r for r in summary["accuracy"]}
+        gains = {(g["per_class"], g["condition"], g["baseline"]): g for g in summary["gains"]}
+        for n in dict.fromkeys(r["per_class"] for r in summary["accuracy"]):
+            cells = [_pct(gains.get((n, c, "classical"))) for c in README_CONDITIONS]
+            stacked = gains.get((n, "pretrained-classifier+dagan", "pretrained-classifier"))
+            if stacked is not None:
+                cells[2] += f" ({_pct(stacked)})"
+            base = acc[(n, "classical")]
+            lines.append(f"| {target} | {n} | {100 * base['mean']:.1f} % | " + " | ".join(cells) + f" | {base['n']} |")
+    return "\n".join(lines)
+
+
+def readme_runs(results_dir: Path) -> list[dict]:
+    """The committed transfer runs the README shows: every ``transfer_*.json``, within Omniglot first."""
+    paths = sorted(results_dir.glob("transfer_*.json"), key=lambda p: ("_to_" in p.stem, p.stem))
+    return [json.loads(p.read_text()) for p in paths]
+
+
+def write_readme(results_dir: Path) -> None:
+    text = README.read_text()
+    start, stop = text.index(BEGIN), text.index(END)
+    README.write_text(text[: start + len(BEGIN)] + "\n" + readme_block(readme_runs(results_dir)) + "\n" + text[stop:])
+    print(f"wrote the transfer block of {README}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--family", choices=("omniglot", "cross"), default="cross")
@@ -106,7 +150,11 @@ def main() -> None:
     parser.add_argument("--dagan-diversity", type=float, default=0.0, help="the source DAGAN's mode-seeking weight")
     parser.add_argument("--variant", default="default")
     grid.add_run_options(parser)
+    parser.add_argument("--readme", action="store_true", help="rewrite the README's transfer block from the committed results")
     args = parser.parse_args()
+    if args.readme:
+        write_readme(Path(args.out) if args.out else HERE / "results")
+        return
     if args.table:
         for path in sorted((Path(args.out) if args.out else HERE / "results").glob("transfer_*.json")):
             print(table(json.loads(path.read_text())), "\n")

@@ -109,6 +109,28 @@ def test_parallel_run_resumes_and_refuses_what_workers_cannot_receive(tmp_path):
         run_evaluation(config, tmp_path / "other", progress=False, jobs=0)
 
 
+def _refuse_to_unpickle():
+    raise RuntimeError("this run cannot be rebuilt here")
+
+
+class _Unrebuildable:
+    """Pickles in the parent; rebuilding it in a worker fails, as a lost shared-memory handle did."""
+
+    def __reduce__(self):
+        return (_refuse_to_unpickle, ())
+
+
+def _no_cell(run, n, seed):
+    return {}
+
+
+def test_a_worker_that_dies_before_its_first_cell_is_a_clear_error():
+    from ganaug.evaluation.parallel import run_cells
+
+    with pytest.raises(RuntimeError, match="a worker process died.*rerun with jobs=1"):
+        list(run_cells(_Unrebuildable(), [(3, 0), (3, 1)], _no_cell, jobs=2, threads=1))
+
+
 def test_the_thread_count_is_a_setting_of_the_run():
     one, two = EvalConfig(**TINY), EvalConfig(**TINY, threads=2)
     assert one.cell_key("data") != two.cell_key("data")  # other threads, other sums: other cells

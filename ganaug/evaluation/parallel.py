@@ -18,6 +18,7 @@ import multiprocessing
 import pickle
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import torch
@@ -38,9 +39,10 @@ def check_picklable(factory: Callable | None) -> None:
         ) from None
 
 
-def _init_worker(run: Any, threads: int) -> None:
+def _init_worker(payload: bytes, threads: int) -> None:
     torch.set_num_threads(threads)
-    _STATE["run"] = run
+    # The parent's own bytes (see `run_cells`), never a file: unpickling them is safe.
+    _STATE["run"] = pickle.loads(payload)
 
 
 def _work(cell_fn: Callable, n: Any, seed: int) -> tuple[Any, int, dict]:
@@ -54,16 +56,24 @@ def run_cells(
 
     ``cell_fn(run, setting, seed)`` runs one cell in a worker (a module-level function, so it
     pickles). Workers start with ``spawn``: forking a process whose torch has started its
-    thread pool can hang.
+    thread pool can hang. ``run`` travels as plain pickled bytes: handed over as it is, its
+    tensors (the transfer scenario's source models) would go through torch's shared-memory
+    file descriptors, which a loaded machine was seen to lose ("unable to resize file"), killing
+    the worker before its first cell.
     """
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(run, threads))
+    payload = pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(payload, threads))
     try:
         futures = {pool.submit(_work, cell_fn, n, seed) for n, seed in pending}
         while futures:
             finished, futures = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
-                yield future.result()
+                try:
+                    yield future.result()
+                except BrokenProcessPool as err:
+                    raise RuntimeError(f"a worker process died ({err}); the cells finished so far are saved: rerun "
+                                       "with jobs=1 (--jobs 1) to see the error in this process") from None
     finally:
         # On an error (or Ctrl-C) the cells not started are dropped, not run to the end first.
         pool.shutdown(wait=True, cancel_futures=True)
