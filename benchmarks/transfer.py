@@ -102,14 +102,15 @@ def readme_block(files: list[dict]) -> str:
     """The README's transfer table: per run and size, `classical`'s accuracy and the paired gains
     of the source-based conditions over it (and of the stacked DAGAN over pretrained-classifier)."""
     machines = sorted({r["machine"] for r in files})
-    lines = ["Transfer (source: Omniglot): paired gain in accuracy over `classical`, points, mean [95 % interval]",
-             "over seeds; in parentheses `pretrained-classifier+dagan` vs `pretrained-classifier`; — not run. "
-             f"{'; '.join(machines)}. `python benchmarks/transfer.py --readme` writes it.", "",
+    lines = ["Transfer (source: the other Omniglot alphabets, or all 8): paired gain in accuracy over `classical`,",
+             "points, mean [95 % interval]; in parentheses `pretrained-classifier+dagan` vs `pretrained-classifier`;",
+             f"w: the DAGAN's mode-seeking weight; — not run. {'; '.join(machines)}. `python benchmarks/transfer.py --readme`.", "",
              "| target | n/class | classical | " + " | ".join(README_CONDITIONS) + " | seeds |",
              "|---|---|---|" + "---|" * len(README_CONDITIONS) + "---|"]
     for results in files:
         s, summary = results["settings"], results["summary"]
         target = ", ".join(s.get("target_groups") or []) or s["dataset"]
+        target += f" (w={s.get('dagan_diversity', 0.0):g})"
         acc = {(r["per_class"], r["condition"]): r for r in summary["accuracy"]}
         gains = {(g["per_class"], g["condition"], g["baseline"]): g for g in summary["gains"]}
         for n in dict.fromkeys(r["per_class"] for r in summary["accuracy"]):
