@@ -70,10 +70,11 @@ def run_cells(
             finished, futures = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
                 try:
-                    yield future.result()
+                    record = future.result()
                 except BrokenProcessPool as err:
                     raise RuntimeError(f"a worker process died ({err}); the cells finished so far are saved: rerun "
                                        "with jobs=1 (--jobs 1) to see the error in this process") from None
+                yield record
     finally:
         # On an error (or Ctrl-C) the cells not started are dropped, not run to the end first.
         pool.shutdown(wait=True, cancel_futures=True)
