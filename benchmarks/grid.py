@@ -114,6 +114,17 @@ def seed_list(text: str) -> tuple[int, ...]:
     return tuple(seeds)
 
 
+README = Path(__file__).parent.parent / "README.md"
+
+
+def fill_readme_block(begin: str, end: str, block: str, what: str) -> None:
+    """Replace the README's text between the ``begin`` and ``end`` markers with ``block``."""
+    text = README.read_text()
+    start, stop = text.index(begin), text.index(end)
+    README.write_text(text[: start + len(begin)] + "\n" + block + "\n" + text[stop:])
+    print(f"wrote the {what} block of {README}")
+
+
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """The options every scenario benchmark takes: seeds, shares, workers, output, device."""
     seeds = parser.add_mutually_exclusive_group()

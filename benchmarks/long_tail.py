@@ -94,7 +94,6 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-README = HERE.parent / "README.md"
 BEGIN, END = "<!-- long-tail:begin -->", "<!-- long-tail:end -->"
 
 
@@ -120,13 +119,6 @@ def readme_block(files: list[dict]) -> str:
             lines.append(f"| {dataset} | {ratio:g} | {base} ({100 * row['mean']:.1f} %) | " + " | ".join(cells)
                          + f" | {row['n']} |")
     return "\n".join(lines)
-
-
-def write_readme(results_dir: Path) -> None:
-    text = README.read_text()
-    start, stop = text.index(BEGIN), text.index(END)
-    README.write_text(text[: start + len(BEGIN)] + "\n" + readme_block(default_runs(results_dir)) + "\n" + text[stop:])
-    print(f"wrote the long-tail block of {README}")
 
 
 def default_runs(results_dir: Path) -> list[dict]:
@@ -156,7 +148,8 @@ def main() -> None:
     parser.add_argument("--readme", action="store_true", help="rewrite the README's long-tail block from the committed results")
     args = parser.parse_args()
     if args.readme:
-        write_readme(Path(args.out) if args.out else HERE / "results")
+        grid.fill_readme_block(BEGIN, END, readme_block(default_runs(Path(args.out) if args.out else HERE / "results")),
+                               "long-tail")
         return
     if args.table:
         for path in sorted((Path(args.out) if args.out else HERE / "results").glob("long_tail_*.json")):

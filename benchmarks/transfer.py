@@ -92,7 +92,6 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-README = HERE.parent / "README.md"
 BEGIN, END = "<!-- transfer:begin -->", "<!-- transfer:end -->"
 # The README's columns: each gain vs classical; the stacked DAGAN's also vs pretrained-classifier.
 README_CONDITIONS = ("pretrained-classifier", "dagan+classical", "pretrained-classifier+dagan", "transfer-gated")
@@ -129,13 +128,6 @@ def readme_runs(results_dir: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in paths]
 
 
-def write_readme(results_dir: Path) -> None:
-    text = README.read_text()
-    start, stop = text.index(BEGIN), text.index(END)
-    README.write_text(text[: start + len(BEGIN)] + "\n" + readme_block(readme_runs(results_dir)) + "\n" + text[stop:])
-    print(f"wrote the transfer block of {README}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--family", choices=("omniglot", "cross"), default="cross")
@@ -154,7 +146,8 @@ def main() -> None:
     parser.add_argument("--readme", action="store_true", help="rewrite the README's transfer block from the committed results")
     args = parser.parse_args()
     if args.readme:
-        write_readme(Path(args.out) if args.out else HERE / "results")
+        grid.fill_readme_block(BEGIN, END, readme_block(readme_runs(Path(args.out) if args.out else HERE / "results")),
+                               "transfer")
         return
     if args.table:
         for path in sorted((Path(args.out) if args.out else HERE / "results").glob("transfer_*.json")):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -109,8 +111,7 @@ def test_other_scenarios_refuse_a_source():
 def test_the_source_dagans_mode_seeking_weight_is_trained_recorded_and_keyed(omniglot_root, tmp_path):
     base = tiny(dataset="digits", source="omniglot", source_root=str(omniglot_root), seeds=(0,),
                 conditions=("dagan+classical",))
-    weighted = tiny(**{**{f: getattr(base, f) for f in ("dataset", "source", "source_root", "seeds", "conditions")},
-                       "dagan_diversity": 0.5})
+    weighted = dataclasses.replace(base, dagan_diversity=0.5)
     assert base.cell_key("d") != weighted.cell_key("d")  # another DAGAN, other cells
     models = transfer.prepare(weighted).models
     assert models.dagan.diversity_weight == 0.5
