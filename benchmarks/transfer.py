@@ -43,7 +43,8 @@ def config_from(args: argparse.Namespace, split: int | None) -> EvalConfig:
     gan = GANConfig.from_dict(GANConfig().to_dict() | json.loads(args.gan) | ({"steps": args.steps} if args.steps else {}))
     common = dict(scenario="transfer", source="omniglot", seeds=args.seed_list or tuple(range(args.seeds)),
                   conditions=tuple(args.conditions.split(",")), classifier_steps=args.classifier_steps,
-                  ratio=args.ratio, gan=gan, dagan_diversity=args.dagan_diversity, metrics=not args.no_metrics, device=args.device)
+                  ratio=args.ratio, gan=gan, dagan_diversity=args.dagan_diversity,
+                  dagan_head=args.dagan_head, metrics=not args.no_metrics, device=args.device)
     if split is not None:
         return EvalConfig(dataset="omniglot", root=args.root, target_groups=SPLITS[split],
                           per_class=tuple(int(v) for v in (args.per_class or "5").split(",")), **common)
@@ -109,7 +110,7 @@ def readme_block(files: list[dict]) -> str:
     for results in files:
         s, summary = results["settings"], results["summary"]
         target = ", ".join(s.get("target_groups") or []) or s["dataset"]
-        target += f" (w={s.get('dagan_diversity', 0.0):g})"
+        target += f" (w={s.get('dagan_diversity', 0.0):g}{', warp' if s.get('dagan_head') == 'warp' else ''})"
         acc = {(r["per_class"], r["condition"]): r for r in summary["accuracy"]}
         gains = {(g["per_class"], g["condition"], g["baseline"]): g for g in summary["gains"]}
         for n in dict.fromkeys(r["per_class"] for r in summary["accuracy"]):
@@ -141,6 +142,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="GAN steps (default: sized from the data)")
     parser.add_argument("--gan", default="{}", help="JSON of GANConfig fields to override")
     parser.add_argument("--dagan-diversity", type=float, default=0.0, help="the source DAGAN's mode-seeking weight")
+    parser.add_argument("--dagan-head", choices=("image", "warp"), default="image",
+                        help="the source DAGAN's output: pixels (image) or a deformation of the input (warp)")
     parser.add_argument("--variant", default="default")
     grid.add_run_options(parser)
     parser.add_argument("--readme", action="store_true", help="rewrite the README's transfer block from the committed results")

@@ -77,6 +77,41 @@ def test_generator_uses_its_noise_and_its_image():
     assert not torch.equal(g(x, z), g(x.flip(0), z))
 
 
+def test_the_warp_head_starts_at_the_identity():
+    g = DAGANGenerator((1, 12, 12), z_dim=4, channels=8, head="warp").eval()
+    x = torch.rand(3, 1, 12, 12) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(g(x, torch.randn(3, 4)), x, atol=1e-5)
+
+
+def test_the_warp_head_moves_ink_no_further_than_its_limit():
+    """A single dot of ink, however hard the field pushes, lands within warp_limit of the side."""
+    side, limit = 28, 0.1
+    g = DAGANGenerator((1, side, side), z_dim=4, channels=8, head="warp", warp_limit=limit).eval()
+    torch.nn.init.normal_(g.to_image.weight, std=5.0)  # a saturated, far-from-identity field
+    x = torch.full((16, 1, side, side), -1.0)
+    x[:, :, 14, 14] = 1.0
+    with torch.no_grad():
+        out = g(x, torch.randn(16, 4))
+    assert not torch.allclose(out, x, atol=1e-2)  # it does move things
+    ink = (out[:, 0] > -0.9).nonzero()[:, 1:].float()  # (row, col) of every inked pixel
+    assert float((ink - 14).abs().max()) <= limit * side + 1  # + 1: bilinear spreads a pixel
+
+
+def test_dagan_settings_refuse_an_unknown_head_or_limit():
+    with pytest.raises(ValueError, match="head must be 'image' or 'warp'"):
+        DAGANAugmenter(head="flow", **TINY).get_config()
+    with pytest.raises(ValueError, match=r"warp_limit must be a finite number in \(0, 1\]"):
+        DAGANAugmenter(head="warp", warp_limit=0.0, **TINY).get_config()
+
+
+def test_a_warp_dagan_keeps_its_head_through_save_and_load(source, tmp_path):
+    warp = DAGANAugmenter(steps=10, head="warp", warp_limit=0.2, seed=0, **TINY).fit(source)
+    loaded = DAGANAugmenter.load(warp.save(tmp_path / "warp.safetensors"))
+    assert loaded.generator_.head == "warp" and loaded.get_params()["warp_limit"] == 0.2
+    assert loaded.augment(source.data, seed=3).tobytes() == warp.augment(source.data, seed=3).tobytes()
+
+
 # -- pairs ---------------------------------------------------------------------------------------
 def test_pairs_are_two_different_images_of_one_class():
     y = torch.tensor([3, 0, 1, 0, 3, 1, 1, 0, 2, 2])

@@ -95,6 +95,7 @@ def test_another_dataset_as_the_source_is_resized_to_the_target(omniglot_root, t
     (dict(dataset="digits", source="omniglot", classifier="svc"), "torch classifier"),
     (dict(dataset="digits", source="omniglot", dagan_diversity=-1.0), "dagan_diversity must be a number >= 0"),
     (dict(dataset="digits", source="omniglot", dagan_diversity=float("nan")), "dagan_diversity must be"),
+    (dict(dataset="digits", source="omniglot", dagan_head="flow"), "dagan_head must be 'image' or 'warp'"),
 ])
 def test_transfer_settings_are_checked(overrides, message):
     with pytest.raises(ValueError, match=message):
@@ -106,17 +107,21 @@ def test_other_scenarios_refuse_a_source():
         EvalConfig(source="omniglot")
     with pytest.raises(ValueError, match="belong to the transfer scenario"):
         EvalConfig(dagan_diversity=1.0)
+    with pytest.raises(ValueError, match="belong to the transfer scenario"):
+        EvalConfig(dagan_head="warp")
 
 
-def test_the_source_dagans_mode_seeking_weight_is_trained_recorded_and_keyed(omniglot_root, tmp_path):
+@pytest.mark.parametrize("setting, attribute, value", [
+    ("dagan_diversity", "diversity_weight", 0.5), ("dagan_head", "head", "warp")])
+def test_the_source_dagans_settings_are_trained_recorded_and_keyed(omniglot_root, setting, attribute, value):
     base = tiny(dataset="digits", source="omniglot", source_root=str(omniglot_root), seeds=(0,),
                 conditions=("dagan+classical",))
-    weighted = dataclasses.replace(base, dagan_diversity=0.5)
-    assert base.cell_key("d") != weighted.cell_key("d")  # another DAGAN, other cells
-    models = transfer.prepare(weighted).models
-    assert models.dagan.diversity_weight == 0.5
-    assert models.describe()["dagan"]["diversity_weight"] == 0.5
-    assert transfer.prepare(base).models.keys["dagan"] != models.keys["dagan"]  # not the cached weight-0 one
+    other = dataclasses.replace(base, **{setting: value})
+    assert base.cell_key("d") != other.cell_key("d")  # another DAGAN, other cells
+    models = transfer.prepare(other).models
+    assert getattr(models.dagan, attribute) == value
+    assert models.describe()["dagan"][attribute] == value
+    assert transfer.prepare(base).models.keys["dagan"] != models.keys["dagan"]  # not the cached default one
 
 
 def test_headline_rows_pair_transfer_conditions_with_both_baselines(tmp_path):

@@ -134,7 +134,8 @@ class EvalConfig:
     or ``root``) and runs the few-shot grid on ``dataset``'s classes. With ``source ==
     dataset`` (within Omniglot) ``target_groups`` name the class groups (alphabets) held out as
     the target; the source is the other groups. ``dagan_diversity`` is the source DAGAN's
-    mode-seeking weight (`ganaug.training.DAGANConfig.diversity_weight`).
+    mode-seeking weight (`ganaug.training.DAGANConfig.diversity_weight`), ``dagan_head`` its
+    generator's output (``"image"``, or ``"warp"``: a deformation of the input image).
 
     ``classifier_steps=None`` sizes a few-shot cell's classifier training from its subset
     (`auto_classifier_steps`; the cell records the number); every condition of a cell trains
@@ -168,6 +169,7 @@ class EvalConfig:
     source_root: str | None = None
     target_groups: tuple[str, ...] = ()
     dagan_diversity: float = 0.0
+    dagan_head: str = "image"
 
     def __post_init__(self) -> None:
         if self.classifier_steps is not None:
@@ -194,8 +196,9 @@ class EvalConfig:
             )
         if self.scenario == "transfer":
             _check_transfer(self)
-        elif self.source is not None or self.target_groups or self.dagan_diversity:
-            raise ValueError(f"source, target_groups and dagan_diversity belong to the transfer scenario, not {self.scenario}")
+        elif self.source is not None or self.target_groups or self.dagan_diversity or self.dagan_head != "image":
+            raise ValueError(f"source, target_groups, dagan_diversity and dagan_head belong to the transfer scenario, "
+                             f"not {self.scenario}")
         if self.scenario == "long-tail" and self.classifier not in ("cnn", "mlp"):
             raise ValueError(f"the long-tail conditions train a torch classifier (cnn or mlp), not {self.classifier}")
         if any(not r >= 1 for r in self.imbalance):
@@ -221,7 +224,7 @@ class EvalConfig:
         if self.scenario != "transfer":
             # Settings (eval_config.json, results, cell keys) of the other scenarios stay as
             # they were before transfer existed.
-            del out["source"], out["source_root"], out["target_groups"], out["dagan_diversity"]
+            del out["source"], out["source_root"], out["target_groups"], out["dagan_diversity"], out["dagan_head"]
         if self.scenario == "few-shot":
             # Few-shot settings stay as they were before scenarios had a name: an omitted
             # scenario reads as few-shot.
@@ -242,6 +245,8 @@ class EvalConfig:
         keep = {k: v for k, v in self.to_dict().items() if k not in drop}
         # GAN settings added after runs were keyed count only when set, so those runs still resume.
         keep["gan"] = {k: v for k, v in keep["gan"].items() if k not in LATER_GAN_FIELDS or v != LATER_GAN_FIELDS[k]}
+        if keep.get("dagan_head") == "image":  # likewise the DAGAN's head, added after the first transfer runs
+            del keep["dagan_head"]
         keep |= {"data": data, "schema": SCHEMA}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -259,5 +264,7 @@ def _check_transfer(config: EvalConfig) -> None:
     value = config.dagan_diversity
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
         raise ValueError(f"dagan_diversity must be a number >= 0, got {config.dagan_diversity!r}")
+    if config.dagan_head not in ("image", "warp"):
+        raise ValueError(f"dagan_head must be 'image' or 'warp', got {config.dagan_head!r}")
     if config.classifier not in ("cnn", "mlp"):
         raise ValueError(f"the transfer conditions fine-tune a torch classifier (cnn or mlp), not {config.classifier}")

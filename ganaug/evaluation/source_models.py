@@ -49,6 +49,7 @@ class SourceModels:
                              "train_seconds": round(float(getattr(model, "train_seconds_", 0.0)), 2)}
         if self.dagan is not None:
             out["dagan"]["diversity_weight"] = float(self.dagan.diversity_weight)
+            out["dagan"]["head"] = self.dagan.head
         return out
 
 
@@ -77,6 +78,8 @@ def train_source_models(source: ArrayDataset, config: EvalConfig, needs: set[str
         models.gan, models.keys["gan"] = _cached_gan(key, gan, source, config.device, say, progress), key
     if "dagan" in needs:
         settings = {"seed": SOURCE_SEED, "steps": SOURCE_DAGAN_STEPS, "diversity_weight": float(config.dagan_diversity)}
+        if config.dagan_head != "image":  # the image head's cache keys stay as they were
+            settings["head"] = config.dagan_head
         key = _key(fingerprint, "dagan", settings, config.device)
         models.dagan, models.keys["dagan"] = _cached_dagan(key, source, settings, config.device, say, progress), key
     return models

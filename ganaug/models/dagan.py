@@ -3,6 +3,12 @@
 ``DAGANGenerator(x, z)`` turns a real image ``x`` and noise ``z`` into a new image meant to be of
 ``x``'s class; ``PairDiscriminator(x, x2)`` judges a pair of images. Neither knows a class index,
 so a trained pair works on classes it never saw.
+
+The generator has two heads. ``"image"`` (DAGAN's) draws the new image's pixels, so it can draw
+another class's image as well. ``"warp"`` draws a smooth displacement field and moves ``x``'s
+own pixels along it (a spatial transformer, Jaderberg et al. 2015): the variant is ``x``
+deformed, by at most ``warp_limit`` of the side, so it keeps ``x``'s strokes and, for small
+limits, its class; what it learns from the source classes is *how* images of one class deform.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.functional import interpolate
 from torch.nn.utils import spectral_norm
@@ -36,10 +43,18 @@ class DAGANGenerator(nn.Module):
         image_shape: ``(C, H, W)``, sides 8..64; odd sides work (the decoder resizes to each skip).
         z_dim: noise size.
         channels: width at full resolution; doubles with each halving, at most 256.
+        head: ``"image"`` (draw the pixels) or ``"warp"`` (deform ``x``; see the module's docstring).
+        warp_limit: the warp head's largest displacement, as a fraction of the side.
     """
 
-    def __init__(self, image_shape: tuple[int, int, int], z_dim: int = 32, channels: int = 32) -> None:
+    HEADS = ("image", "warp")
+
+    def __init__(self, image_shape: tuple[int, int, int], z_dim: int = 32, channels: int = 32,
+                 head: str = "image", warp_limit: float = 0.1) -> None:
         super().__init__()
+        if head not in self.HEADS:
+            raise ValueError(f"head must be one of {', '.join(self.HEADS)}, got {head!r}")
+        self.head, self.warp_limit = head, float(warp_limit)
         self.image_shape, self.z_dim = tuple(image_shape), int(z_dim)
         c, h, w = self.image_shape
         n_steps, _ = plan_resolution(h, w)
@@ -51,7 +66,23 @@ class DAGANGenerator(nn.Module):
         self.from_z = nn.Linear(self.z_dim, self.z_channels * self.bottleneck[0] * self.bottleneck[1])
         self.middle = _block(widths[-1] + self.z_channels, widths[-1])
         self.up = nn.ModuleList(_block(widths[i + 1] + widths[i], widths[i]) for i in reversed(range(n_steps)))
-        self.to_image = nn.Conv2d(widths[0], c, 3, padding=1)
+        self.to_image = nn.Conv2d(widths[0], c if head == "image" else 2, 3, padding=1)
+        if head == "warp":  # start at the identity: the first variants are the inputs themselves
+            nn.init.zeros_(self.to_image.weight)
+            nn.init.zeros_(self.to_image.bias)
+
+    def _warp(self, x: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
+        """``x`` resampled along ``field`` ``(B, 2, H, W)``, smoothed to a coarse grid (a quarter
+        of the side) so the warp moves strokes, not single pixels."""
+        h, w = x.shape[2:]
+        coarse = F.adaptive_avg_pool2d(field, (max(2, h // 4), max(2, w // 4)))
+        # Normalised coordinates span 2 across the side: a fraction f of the side is 2f.
+        shift = 2 * self.warp_limit * torch.tanh(interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False))
+        ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=x.device, dtype=x.dtype)
+        xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w, device=x.device, dtype=x.dtype)
+        base = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)  # (H, W, 2) as (x, y)
+        grid = base.unsqueeze(0) + shift.permute(0, 2, 3, 1)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         h = self.stem(x)  # (B, W0, H, W)
@@ -66,6 +97,8 @@ class DAGANGenerator(nn.Module):
             skip = skips.pop()
             h = interpolate(h, size=skip.shape[2:], mode="nearest")
             h = up(torch.cat([h, skip], dim=1))
+        if self.head == "warp":
+            return self._warp(x, self.to_image(h))
         return torch.tanh(self.to_image(h))  # (B, C, H, W) in [-1, 1]
 
 

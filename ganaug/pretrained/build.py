@@ -1,7 +1,7 @@
 """Train the augmenters ganaug ships, on all of Omniglot's small background sets.
 
     python -m ganaug.pretrained.build --root DIR              # both: omniglot-28 and omniglot-28-dagan
-    python -m ganaug.pretrained.build --root DIR --which dagan
+    python -m ganaug.pretrained.build --root DIR --which dagan --head warp --diversity 1
 
 ``DIR`` holds ``images_background_small1.zip`` and ``images_background_small2.zip`` (their union:
 8 alphabets, 242 characters, 4,840 images, read at 28×28). Each model trains with its defaults
@@ -37,7 +37,8 @@ def _provenance(data, seconds: float, device: str) -> dict:
     }
 
 
-def build(which: str, root: str, out: Path, device: str, steps: int | None, loss: str | None = None) -> Path:
+def build(which: str, root: str, out: Path, device: str, steps: int | None, loss: str | None = None,
+          dagan_options: dict | None = None) -> Path:
     from ganaug.augmenter import GANAugmenter
     from ganaug.dagan import DAGANAugmenter
 
@@ -47,7 +48,8 @@ def build(which: str, root: str, out: Path, device: str, steps: int | None, loss
         options = ({"steps": steps} if steps else {}) | ({"loss": loss} if loss else {})
         model = GANAugmenter(seed=0, device=device, verbose=True, **options).fit(data)
     else:
-        model = DAGANAugmenter(seed=0, device=device, verbose=True, **({"steps": steps} if steps else {})).fit(data)
+        options = ({"steps": steps} if steps else {}) | (dagan_options or {})
+        model = DAGANAugmenter(seed=0, device=device, verbose=True, **options).fit(data)
     model.provenance_ = _provenance(data, time.perf_counter() - started, device)
     path = out / f"{NAMES[which]}.safetensors"
     model.save(path, **({"training_state": False} if which == "gan" else {}))
@@ -62,12 +64,16 @@ def main() -> None:
     parser.add_argument("--out", default=str(FOLDER), help="where the checkpoints go (default: the package)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: each model's own)")
     parser.add_argument("--loss", default=None, help="the class-conditional GAN's objective (default: auto)")
+    parser.add_argument("--head", choices=("image", "warp"), default="image",
+                        help="the DAGAN's output: the variant's pixels, or a deformation of the input (default: image)")
+    parser.add_argument("--diversity", type=float, default=0.0, help="the DAGAN's mode-seeking weight (default: 0)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     for which in args.which.split(","):
         if which not in NAMES:
             parser.error(f"--which takes gan and/or dagan, got {which!r}")
-        build(which, args.root, Path(args.out), args.device, args.steps, args.loss)
+        build(which, args.root, Path(args.out), args.device, args.steps, args.loss,
+              {"head": args.head, "diversity_weight": args.diversity})
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ class DAGANConfig:
     with every halving of the grid, up to 256); ``lr`` is Adam's learning rate for both players.
     ``diversity_weight`` weighs the mode-seeking term in G's loss (0: none; see the module's
     docstring); with it each G step draws two variants per anchor (half the anchors, the same
-    batch size).
+    batch size). ``head`` is G's output (`ganaug.models.DAGANGenerator`): ``"image"`` draws
+    pixels, ``"warp"`` deforms the input by at most ``warp_limit`` of the side.
     """
 
     steps: int = 2000
@@ -53,6 +54,8 @@ class DAGANConfig:
     monitor_every: int = 250
     seed: int = 0
     diversity_weight: float = 0.0
+    head: str = "image"
+    warp_limit: float = 0.1
 
     def __post_init__(self) -> None:
         for name, low in (("steps", 1), ("batch_size", 2), ("z_dim", 1), ("channels", 1), ("d_channels", 1),
@@ -61,11 +64,14 @@ class DAGANConfig:
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         for name, ok, rule in (("lr", lambda v: v > 0, "> 0"), ("ema_decay", lambda v: 0 <= v < 1, "in [0, 1)"),
-                               ("diversity_weight", lambda v: v >= 0, ">= 0")):
+                               ("diversity_weight", lambda v: v >= 0, ">= 0"),
+                               ("warp_limit", lambda v: 0 < v <= 1, "in (0, 1]")):
             value = getattr(self, name)
             real = isinstance(value, numbers.Real) and not isinstance(value, bool)
             if not real or not math.isfinite(value) or not ok(value):
                 raise ValueError(f"{name} must be a finite number {rule}, got {value!r}")
+        if self.head not in ("image", "warp"):
+            raise ValueError(f"head must be 'image' or 'warp', got {self.head!r}")
         parse_policy(self.diffaugment)  # raises on an unknown op
 
     # What `Trainer` reads of a config beside the fields above (its divergence message).
