@@ -43,3 +43,21 @@ def test_an_unknown_name_lists_what_there_is(shelf):
     with pytest.raises(Exception, match="DAGANAugmenter"):
         GANAugmenter.from_pretrained("toy-8-dagan")  # the other estimator's file says which loads it
 
+
+
+def test_the_shipped_dagan_loads_offline_and_varies_a_new_class():
+    """The package's own ``omniglot-28-dagan`` (package data, no download): it loads by name, says how
+    it was made, stays small, and turns 28×28 images of a class it never saw into other images."""
+    assert "omniglot-28-dagan" in pretrained.available()
+    path = pretrained.path_of("omniglot-28-dagan")
+    assert path.stat().st_size + path.with_suffix(".json").stat().st_size <= 10 * 2**20
+    dagan = DAGANAugmenter.from_pretrained("omniglot-28-dagan", device="cpu")
+    made = dagan.provenance_
+    assert made["command"].startswith("python -m ganaug.pretrained.build") and made["wall_seconds"] > 0
+    assert made["data"]["n_classes"] == 242 and made["machine"]
+    assert dagan.image_shape_ == (28, 28) and len(dagan.classes_) == 242
+    digit = np.zeros((28, 28), dtype=np.uint8)
+    digit[6:22, 12:16] = 255  # a "1", which no Omniglot alphabet has
+    a, b = dagan.augment(np.stack([digit, digit]), seed=0)
+    assert a.shape == (28, 28) and a.dtype == np.uint8 and not np.array_equal(a, b)
+    assert not np.array_equal(a, digit)
