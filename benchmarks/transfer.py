@@ -110,7 +110,8 @@ def readme_block(files: list[dict]) -> str:
     for results in files:
         s, summary = results["settings"], results["summary"]
         target = ", ".join(s.get("target_groups") or []) or s["dataset"]
-        target += f" (w={s.get('dagan_diversity', 0.0):g}{', warp' if s.get('dagan_head') == 'warp' else ''})"
+        ratio = f", ratio {s['ratio']:g}" if s.get("ratio", 1.0) != 1.0 else ""
+        target += f" (w={s.get('dagan_diversity', 0.0):g}{', warp' if s.get('dagan_head') == 'warp' else ''}{ratio})"
         acc = {(r["per_class"], r["condition"]): r for r in summary["accuracy"]}
         gains = {(g["per_class"], g["condition"], g["baseline"]): g for g in summary["gains"]}
         for n in dict.fromkeys(r["per_class"] for r in summary["accuracy"]):
