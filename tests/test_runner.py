@@ -85,7 +85,8 @@ def _numbers(results):
 
 
 def test_parallel_cells_give_the_serial_numbers(tmp_path):
-    # With the metrics: their feature network is trained once in the parent and sent to the workers.
+    # With the metrics (their feature network trained in the parent while the workers start, read
+    # from the cache by them), and each cell in two parts: the same numbers as one process.
     config = EvalConfig(**TINY | dict(metrics=True, feature_steps=20, metric_samples=60))
     serial = run_evaluation(config, tmp_path / "serial", progress=False)
     parallel = run_evaluation(config, tmp_path / "parallel", progress=False, jobs=2)
@@ -107,6 +108,30 @@ def test_parallel_run_resumes_and_refuses_what_workers_cannot_receive(tmp_path):
         run_evaluation(config, tmp_path / "other", progress=False, jobs=2, classifier_factory=lambda seed: None)
     with pytest.raises(ValueError, match="jobs must be"):
         run_evaluation(config, tmp_path / "other", progress=False, jobs=0)
+
+
+def test_a_parallel_run_resumes_from_the_parts_of_a_cell(tmp_path):
+    # jobs > 1 runs a cell as two tasks (its GAN with the conditions drawing from it, and the
+    # rest), each saved under cells/parts/ as it ends: a part saved before a kill is not rerun.
+    import json
+
+    config = EvalConfig(**TINY | dict(per_class=(3,), seeds=(0, 1)))
+    run_evaluation(config, tmp_path, progress=False, jobs=2)
+    parts = tmp_path / "cells" / "parts"
+    assert not list(parts.glob("*.json"))  # joined into cell files, then removed
+    cell = tmp_path / "cells" / "n3_seed1.json"
+    record = json.loads(cell.read_text())
+    plain = {c: v for c, v in record["results"].items() if c in ("real", "classical")}
+    assert set(plain) == {"real", "classical"}
+    plain["real"] = plain["real"] | {"accuracy": 0.123}  # what only the saved part can say
+    (parts / "n3_seed1.plain.json").write_text(json.dumps(record | {"results": plain}))
+    cell.unlink()
+    resumed = run_evaluation(config, tmp_path, progress=False, jobs=2)
+    again = {c["seed"]: c for c in resumed["cells"]}[1]
+    assert again["results"]["real"]["accuracy"] == 0.123  # the saved part, not a rerun
+    assert list(again["results"]) == list(config.conditions) and "gan" in again
+    assert again["results"]["gan"]["accuracy"] == record["results"]["gan"]["accuracy"]  # recomputed alike
+    assert not list(parts.glob("*.json"))
 
 
 def _refuse_to_unpickle():

@@ -7,9 +7,9 @@ threads in one process: a GAN or CNN step of these sizes keeps one core busy but
 (measured 1.7× throughput for two one-thread processes against one two-thread process on 2
 cores), and spinning OpenMP threads collapse when anything else shares the machine.
 
-A worker writes each cell file itself, as a serial run does, so a finished cell survives the
-parent being killed. Everything that depends only on the data (the splits, the metrics' feature
-network) is made once in the parent and handed to the workers.
+A worker writes what it finishes itself (a cell, or a part of one: see
+`ganaug.evaluation.runner`), so finished work survives the parent being killed. Everything that
+depends only on the data (the splits, the metrics' feature network) is made once, in the parent.
 """
 
 from __future__ import annotations
@@ -45,17 +45,16 @@ def _init_worker(payload: bytes, threads: int) -> None:
     _STATE["run"] = pickle.loads(payload)
 
 
-def _work(cell_fn: Callable, n: Any, seed: int) -> tuple[Any, int, dict]:
-    return n, seed, cell_fn(_STATE["run"], n, seed)
+def _work(cell_fn: Callable, task: tuple) -> tuple[tuple, dict]:
+    return task, cell_fn(_STATE["run"], *task)
 
 
-def run_cells(
-    run: Any, pending: list[tuple[Any, int]], cell_fn: Callable[[Any, Any, int], dict], jobs: int, threads: int
-) -> Iterator[tuple[Any, int, dict]]:
-    """``(setting, seed, record)`` of every pending cell, in the order they finish.
+def run_cells(run: Any, pending: list[tuple], cell_fn: Callable[..., dict], jobs: int, threads: int) -> Iterator[tuple]:
+    """``(*task, record)`` of every pending task, in the order they finish.
 
-    ``cell_fn(run, setting, seed)`` runs one cell in a worker (a module-level function, so it
-    pickles). Workers start with ``spawn``: forking a process whose torch has started its
+    ``cell_fn(run, *task)`` runs one task (a cell: ``(setting, seed)``) in a worker; it is a
+    module-level function, so it pickles. The tasks are handed out in the order given (put the
+    longest first). Workers start with ``spawn``: forking a process whose torch has started its
     thread pool can hang. ``run`` travels as plain pickled bytes: handed over as it is, its
     tensors (the transfer scenario's source models) would go through torch's shared-memory
     file descriptors, which a loaded machine was seen to lose ("unable to resize file"), killing
@@ -65,16 +64,16 @@ def run_cells(
     payload = pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(payload, threads))
     try:
-        futures = {pool.submit(_work, cell_fn, n, seed) for n, seed in pending}
+        futures = {pool.submit(_work, cell_fn, tuple(task)) for task in pending}
         while futures:
             finished, futures = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
                 try:
-                    record = future.result()
+                    task, record = future.result()
                 except BrokenProcessPool as err:
                     raise RuntimeError(f"a worker process died ({err}); the cells finished so far are saved: rerun "
                                        "with jobs=1 (--jobs 1) to see the error in this process") from None
-                yield record
+                yield (*task, record)
     finally:
         # On an error (or Ctrl-C) the cells not started are dropped, not run to the end first.
         pool.shutdown(wait=True, cancel_futures=True)

@@ -17,7 +17,7 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from ganaug.data import ArrayDataset
 from ganaug.evaluation.augment import background_value
 from ganaug.evaluation.cache import dataset_digest
 from ganaug.evaluation.conditions import Cell, train_and_score, train_gan, validation_scores
-from ganaug.evaluation.config import CONFIG_FILE, SCHEMA, EvalConfig, auto_classifier_steps
+from ganaug.evaluation.config import CONFIG_FILE, GENERATOR_OF, SCHEMA, EvalConfig, auto_classifier_steps
 from ganaug.evaluation.imbalanced import SMOTE_MISSING, smote_available
 from ganaug.evaluation.parallel import check_picklable, run_cells
 from ganaug.evaluation.scenarios import get_scenario
@@ -142,45 +142,136 @@ def _run_grid(run: _Run, jobs: int, progress: bool, on_cell_done: Callable | Non
     pending = [cell for cell, record in done.items() if record is None]
     bar = tqdm(total=len(grid) * len(run.conditions), disable=not progress, desc="evaluate", unit="run", dynamic_ncols=True)
     bar.update(len(run.conditions) * (len(grid) - len(pending)))
-    jobs = min(jobs, len(pending))
-    if jobs > 1:
-        if config.metrics and config.needs_gan:
-            bar.set_description("feature space for metrics")
-            run.extractor()  # made once here, not once per worker
-        bar.set_description(f"{len(pending)} cells, {jobs} at a time")
-        finished = run_cells(run, pending, _worker_cell, jobs, config.threads)
-    else:
-        finished = ((n, s, _serial_cell(run, n, s, bar)) for n, s in pending)
-    for n, seed, record in finished:
+    tasks, parts = _tasks(run, pending, jobs > 1, bar)
+    for n, seed, record in _run_tasks(run, tasks, parts, min(jobs, len(tasks)), bar):
         done[n, seed] = record
-        if jobs > 1:
-            bar.update(len(run.conditions))
         if on_cell_done is not None:
             on_cell_done(record)
     bar.close()
     return [done[cell] for cell in grid]
 
 
+# A cell in parts (parallel runs): its generators and the conditions that draw from them, and
+# the conditions that need no generator, each part a task of its own.
+PARTS = ("generative", "plain")
+FEATURES = "features"  # the task that trains the metrics' feature network (parallel runs)
+
+
+def part_conditions(run: _Run, part: str | None) -> tuple[str, ...]:
+    """The conditions a part of a cell runs (all of them for ``part=None``, the whole cell)."""
+    if part is None:
+        return run.conditions
+    generative = tuple(c for c in run.conditions if c in GENERATOR_OF)
+    return generative if part == "generative" else tuple(c for c in run.conditions if c not in generative)
+
+
+def _splits_in_parts(run: _Run) -> bool:
+    """Whether a cell can run as two tasks: it trains a generator and also runs conditions that
+    need none, and no condition reads another's result (the gates) or the whole cell's (the
+    long-tail validation)."""
+    return (run.scenario.NAME != "long-tail" and not any(c.endswith("-gated") for c in run.conditions)
+            and all(part_conditions(run, part) for part in PARTS))
+
+
+def _tasks(
+    run: _Run, pending: list[tuple[Any, int]], split: bool, bar: tqdm
+) -> tuple[list[tuple[Any, int, str | None]], dict[tuple[Any, int], dict[str, dict]]]:
+    """The ``(setting, seed, part)`` tasks of the pending cells, and the parts already saved.
+
+    With ``split`` (a parallel run) a cell runs as two parts where it can (`_splits_in_parts`):
+    the generative part (a GAN cell: two thirds of its time) and the plain one, every generative
+    part first, so that no worker sits idle while the last whole cell of a grid finishes. A cell
+    with a part saved (by a parallel run that was stopped) runs only its missing part, at any
+    ``jobs``.
+    """
+    tasks: list[tuple[Any, int, str | None]] = []
+    saved: dict[tuple[Any, int], dict[str, dict]] = {}
+    splittable = _splits_in_parts(run)
+    for n, seed in pending:
+        for part in PARTS if splittable else ():
+            record = _load_cell(_part_path(run, n, seed, part), run.key, part_conditions(run, part))
+            if record is not None:
+                saved.setdefault((n, seed), {})[part] = record
+                bar.update(len(part_conditions(run, part)))
+    for part in PARTS if splittable and split else (None,):
+        tasks += [(n, seed, part) for n, seed in pending if (n, seed) not in saved]
+    tasks += [(n, seed, part) for n, seed in pending if (n, seed) in saved for part in PARTS if part not in saved[n, seed]]
+    return tasks, saved
+
+
+def _run_tasks(
+    run: _Run, tasks: list[tuple[Any, int, str | None]], parts: dict[tuple[Any, int], dict[str, dict]], jobs: int,
+    bar: tqdm,
+) -> Iterator[tuple[Any, int, dict]]:
+    """``(setting, seed, record)`` of each cell as its tasks finish: in this process, or in
+    ``jobs`` worker processes. There the metrics' feature network, when the run needs it and it
+    is not cached yet, is the first task: one worker trains and caches it while the others start
+    their GANs, which read it from the cache when they reach their metrics (with the cache off,
+    this process trains it before the workers start)."""
+    config = run.config
+    if jobs > 1:
+        if config.metrics and config.needs_gan and run._extractor is None:
+            from ganaug.evaluation.cache import cache_dir
+
+            if cache_dir() is None:
+                bar.set_description("feature space for metrics")
+                run.extractor()  # made once here, not once per worker
+            else:  # the first task: a worker trains and caches it while the other starts a GAN
+                tasks = [(None, None, FEATURES), *tasks]
+        bar.set_description(f"{len({t[:2] for t in tasks if t[2] != FEATURES})} cells, {jobs} at a time")
+        finished = run_cells(run, tasks, _worker_cell, jobs, config.threads)
+    else:
+        finished = ((n, seed, part, _worker_cell(run, n, seed, part, bar)) for n, seed, part in tasks)
+    for n, seed, part, record in finished:
+        if part == FEATURES:
+            continue
+        if jobs > 1:
+            bar.update(len(part_conditions(run, part)))
+        if part is None:
+            yield n, seed, record
+            continue
+        parts.setdefault((n, seed), {})[part] = record
+        if len(parts[n, seed]) == len(PARTS):
+            yield n, seed, _join_parts(run, n, seed, parts.pop((n, seed)))
+
+
+def _part_path(run: _Run, n: Any, seed: int, part: str) -> Path:
+    return run.out / "cells" / "parts" / f"{run.scenario.cell_name(n, seed)}.{part}.json"
+
+
+def _join_parts(run: _Run, n: Any, seed: int, parts: dict[str, dict]) -> dict[str, Any]:
+    """The cell record of a cell's parts (as a whole cell would have written it), saved."""
+    generative, plain = parts["generative"], parts["plain"]
+    results = generative["results"] | plain["results"]
+    record = generative | {"results": {c: results[c] for c in run.conditions},
+                           "wall_seconds": round(generative["wall_seconds"] + plain["wall_seconds"], 2)}
+    _write_json(_cell_path(run, n, seed), record)
+    for part in PARTS:
+        _part_path(run, n, seed, part).unlink(missing_ok=True)
+    return record
+
+
 def _cell_path(run: _Run, n: Any, seed: int) -> Path:
     return run.out / "cells" / f"{run.scenario.cell_name(n, seed)}.json"
 
 
-def _serial_cell(run: _Run, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:
-    record = _run_cell(run, n, seed, bar)
-    _write_json(_cell_path(run, n, seed), record)
+def _worker_cell(run: _Run, n: Any, seed: int, part: str | None, bar: tqdm | None = None) -> dict[str, Any]:
+    """A cell, or one part of it (in a worker process: no progress bar of its own, the parent's
+    counts what finishes), written as soon as it is done; or the metrics' feature network."""
+    if part == FEATURES:
+        run.extractor()  # cached, for the other workers
+        return {}
+    record = _run_cell(run, n, seed, tqdm(disable=True) if bar is None else bar, part)
+    _write_json(_cell_path(run, n, seed) if part is None else _part_path(run, n, seed, part), record)
     return record
 
 
-def _worker_cell(run: _Run, n: Any, seed: int) -> dict[str, Any]:
-    """One cell in a worker process (no progress bar of its own: the parent's counts cells)."""
-    bar = tqdm(disable=True)
-    return _serial_cell(run, n, seed, bar)
-
-
-def _run_cell(run: _Run, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:
+def _run_cell(run: _Run, n: Any, seed: int, bar: tqdm, part: str | None = None) -> dict[str, Any]:
     """Train the cell's GAN and every condition's classifier; the cell's record.
 
     ``n`` is the cell's setting: real images per class (few-shot), an imbalance ratio (long-tail).
+    ``part`` (see `PARTS`) runs half of the cell: ``"generative"`` its generators and the
+    conditions that draw from them, ``"plain"`` the others; the two records join into the cell's.
     """
     config, started, label = run.config, time.perf_counter(), run.scenario.describe(n)
     bar.set_description(f"{label} seed={seed}: GAN")
@@ -192,18 +283,20 @@ def _run_cell(run: _Run, n: Any, seed: int, bar: tqdm) -> dict[str, Any]:
     # A scenario may hold out a test set per cell (transfer within one dataset) and bring
     # generators of its own (transfer: the source's, adapted to the cell).
     test = run.scenario.test_set(run.splits, n, seed) if hasattr(run.scenario, "test_set") else run.splits.test
-    aug = None
-    if config.needs_gan:
-        aug = train_gan(subset, config, seed)
-        record |= _gan_record(run, aug, subset, test, n, seed, bar)
-    extra = run.scenario.generators(run.splits, subset, config, seed) if hasattr(run.scenario, "generators") else {}
-    if extra:
-        record["generator_samples"] = {name: _save_samples(run, gen, n, seed, name) for name, gen in extra.items()}
+    aug, extra = None, {}
+    if part != "plain":
+        if config.needs_gan:
+            aug = train_gan(subset, config, seed)
+            record |= _gan_record(run, aug, subset, test, n, seed, bar)
+        if hasattr(run.scenario, "generators"):
+            extra = run.scenario.generators(run.splits, subset, config, seed)
+        if extra:
+            record["generator_samples"] = {name: _save_samples(run, gen, n, seed, name) for name, gen in extra.items()}
     models = getattr(run.splits, "models", None)
     cell = Cell(n, seed, subset, aug, background_value(run.splits.pool.data), generators={"gan": aug, **extra},
                 pretrained=getattr(models, "classifier", None))
     record["results"] = results = {}
-    for cond in run.conditions:
+    for cond in part_conditions(run, part):
         bar.set_description(f"{label} seed={seed}: {cond}")
         results[cond] = train_and_score(cond, cell, test, config, run.n_classes, run.classifier_factory, done=results)
         bar.update(1)
@@ -344,7 +437,8 @@ _REPORT_FILES = ("results.json", "report.md", "report.html")
 def _claim_folder(out: Path, key: str, overwrite: bool) -> None:
     """Refuse a folder whose cells or results.json were made with other settings or data; with
     ``overwrite``, remove them first (their samples, checkpoints and report too)."""
-    others = [p for p in sorted((out / "cells").glob("*.json")) if _stored_key(p, "key") not in (key, None)]
+    stored = [*sorted((out / "cells").glob("*.json")), *sorted((out / "cells" / "parts").glob("*.json"))]
+    others = [p for p in stored if _stored_key(p, "key") not in (key, None)]
     results = out / "results.json"
     stale = results.is_file() and _stored_key(results, "cell_key") != key
     if not others and not stale:
