@@ -9,6 +9,7 @@ and the rerun-noise check of the speed work, from committed accuracy runs on dig
         --conditions real,classical --no-metrics --jobs 2
     python benchmarks/accuracy.py --dataset digits --variant classifier-steps200 --classifier-steps 200 \\
         --gan '{"loss": "mmd"}' --jobs 2                                       # every condition
+    python benchmarks/accuracy.py --dataset digits --variant rerun-layout --gan '{"loss": "mmd"}' --jobs 2
     # the tables
     python benchmarks/training_length.py          # writes benchmarks/results/training_length_digits.json
 
@@ -23,6 +24,8 @@ intervals, in accuracy points:
   ``mmd``, the GAN conditions from ``long``, which has today's 2,400 matching-network steps), every
   condition and size: is each condition's mean within the before-run's 95 % interval, and what is
   the paired difference.
+* **the channels-last classifier** (``rerun-layout``: ``rerun-speed``'s settings, the classifier's
+  CNN in the channels-last layout) against ``rerun-speed``, every condition, in the same terms.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ REFERENCE = "rerun-speed"
 BEFORE = {"real": "mmd", "classical": "mmd", "gan": "long", "gan+classical": "long", "synthetic": "long"}
 GAN_RUNS = {600: "mmd-steps600", 1200: "mmd-steps1200", 1800: "mmd-steps1800"}
 CLASSIFIER_RUNS = {200: "classifier-steps200", 300: "classifier-steps300"}
+LAYOUT_RUN = "rerun-layout"  # rerun-speed's settings, the classifier channels-last (`ganaug.training.classifier.LAYOUT`)
 GAN_CONDITIONS = ("gan", "gan+classical", "synthetic")
 
 
@@ -114,6 +118,16 @@ def noise_table(after: dict, before: dict[str, dict]) -> list[dict]:
             for row in rerun_noise(after, r, tuple(c for c, b in BEFORE.items() if b == v))]
 
 
+def layout_table(dataset: str, before: dict) -> dict:
+    """`rerun_noise` of `LAYOUT_RUN` against ``before`` (its settings before the layout), every condition."""
+    after = load(dataset, LAYOUT_RUN)
+    conditions = tuple(after["settings"]["conditions"])
+    return {"after": LAYOUT_RUN, "before": REFERENCE,
+            "machines": {"after": after.get("machine"), "before": before.get("machine")},
+            "seconds_per_cell": {"after": seconds(after), "before": seconds(before)},
+            "rows": [row | {"before_run": REFERENCE} for row in rerun_noise(after, before, conditions)]}
+
+
 def seconds(results: dict) -> dict[str, float]:
     """Median seconds per cell of the GAN's training and of each condition (one-thread cells, as the
     run shared the machine: a cost ratio between runs, not a speed benchmark)."""
@@ -151,6 +165,7 @@ def main() -> None:
         "rerun_noise_defaults": {
             "after": f"today's defaults: {CLASSIFIER_RUNS[200]} where a cell's budget sizes to 200 steps, else {REFERENCE}",
             "rows": noise_table(defaults_run(reference, clf[200], load_dataset(args.dataset).image_shape), before)},
+        "rerun_noise_layout": layout_table(args.dataset, reference),
         "rerun_noise": {"after": REFERENCE, "before": BEFORE,
                         "before_machines": {v: r.get("machine") for v, r in before.items()},
                         "rows": noise_table(reference, before)},
@@ -162,7 +177,7 @@ def main() -> None:
         for steps, rows in table.items():
             for row in rows:
                 print(f"  {steps:>5} {row['quantity']:<18} {row['per_class']:>3}/class  {_fmt(row)}")
-    for name in ("rerun_noise", "rerun_noise_defaults"):
+    for name in ("rerun_noise", "rerun_noise_defaults", "rerun_noise_layout"):
         print(f"\n{name}: after ({out[name]['after']}) vs before")
         for row in out[name]["rows"]:
             _print_noise(row)

@@ -25,7 +25,7 @@ import torch
 from ganaug._version import __version__
 from ganaug.models.classifier import build_network
 from ganaug.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ganaug.training.classifier import TorchClassifier
+from ganaug.training.classifier import LAYOUT, TorchClassifier
 from ganaug.utils import resolve_device
 
 
@@ -50,9 +50,10 @@ def dataset_digest(*datasets: Any) -> str:
 
 def content_key(parts: dict[str, Any], device: str) -> str:
     """A cache key: ``parts`` (what the cached thing was made from) and what else changes its
-    bits — the device type, the thread count, the torch and ganaug versions."""
+    bits — the device type, the thread count, the torch and ganaug versions, the classifier's
+    tensor layout (`ganaug.training.classifier.LAYOUT`)."""
     parts = parts | {"device": resolve_device(device).type, "threads": torch.get_num_threads(),
-                     "torch": torch.__version__, "ganaug": __version__}
+                     "torch": torch.__version__, "ganaug": __version__, "layout": LAYOUT}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 

@@ -30,7 +30,13 @@ from ganaug.data import ArrayDataset
 from ganaug.evaluation.augment import background_value
 from ganaug.evaluation.cache import dataset_digest
 from ganaug.evaluation.conditions import Cell, train_and_score, train_gan, validation_scores
-from ganaug.evaluation.config import CONFIG_FILE, GENERATOR_OF, SCHEMA, EvalConfig, auto_classifier_steps
+from ganaug.evaluation.config import (
+    CONFIG_FILE,
+    GENERATOR_OF,
+    SCHEMA,
+    EvalConfig,
+    auto_classifier_steps,
+)
 from ganaug.evaluation.imbalanced import SMOTE_MISSING, smote_available
 from ganaug.evaluation.parallel import check_picklable, run_cells
 from ganaug.evaluation.scenarios import get_scenario

@@ -16,8 +16,25 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ganaug.data.pixels import to_model
-from ganaug.models.classifier import build_network
+from ganaug.models.classifier import SmallCNN, build_network
 from ganaug.utils import resolve_device
+
+# How `TorchClassifier` lays out its CNN's tensors; part of every cache key
+# (`ganaug.evaluation.cache.content_key`): the layout changes a trained network's last bits, so
+# networks cached before it are not reused as today's.
+LAYOUT = "channels_last"
+
+
+def channels_last(model: nn.Module) -> nn.Module:
+    """ganaug's own CNN (`SmallCNN`) in the channels-last layout, which the CPU's convolution
+    kernels run faster at these sizes (`benchmarks/speed.py`, classifier_step); any other
+    network (an MLP, a user's) is left as it is. Call before an optimiser holds its weights."""
+    return model.to(memory_format=torch.channels_last) if isinstance(model, SmallCNN) else model
+
+
+def batch_layout(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``x`` in the layout ``model`` was put in by `channels_last`."""
+    return x.contiguous(memory_format=torch.channels_last) if isinstance(model, SmallCNN) else x
 
 
 class TorchClassifier:
@@ -103,6 +120,7 @@ class TorchClassifier:
         """
         device = resolve_device(self.device)
         self.model_ = self._network(image_shape, n_classes).to(device)
+        channels_last(self.model_)
         weight, offset = (None if t is None else t.to(device) for t in self._loss_terms(dataset, n_classes))
         opt = torch.optim.AdamW(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=self.steps, pct_start=0.15)
@@ -120,7 +138,7 @@ class TorchClassifier:
                 x, y = x.to(device, non_blocking=True), torch.as_tensor(y).to(device)
                 if augment is not None:
                     x = augment(x)
-                logits = self.model_(x)
+                logits = self.model_(batch_layout(self.model_, x))
                 if offset is not None:
                     logits = logits + offset  # (B, K) + (K,): the logit-adjusted loss
                 loss = nn.functional.cross_entropy(logits, y, weight=weight)
@@ -147,8 +165,8 @@ class TorchClassifier:
     @torch.no_grad()
     def _batched(self, images: np.ndarray, fn: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
         device = next(self.model_.parameters()).device
-        x = to_model(images)
-        return torch.cat([fn(x[i : i + 1024].to(device)).cpu() for i in range(0, len(x), 1024)]).numpy()
+        x, model = to_model(images), channels_last(self.model_)  # a network loaded from a file too
+        return torch.cat([fn(batch_layout(model, x[i : i + 1024].to(device))).cpu() for i in range(0, len(x), 1024)]).numpy()
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         return self._batched(images, lambda x: self.model_(x).softmax(dim=1))
