@@ -287,10 +287,19 @@ def test_a_checkpoint_written_before_the_redesign_loads_samples_and_resumes_iden
     np.testing.assert_array_equal(images, expected[f"{loss}_samples"])
     np.testing.assert_array_equal(labels, expected[f"{loss}_labels"])
     aug.set_params(warm_start=True, steps=6).fit(expected["X"], expected["y"])
-    np.testing.assert_array_equal(aug.sample(12, seed=3)[0], expected[f"{loss}_resumed"])
+    _same_training(aug.sample(12, seed=3)[0], expected[f"{loss}_resumed"])
     fresh = GANAugmenter(loss=loss, steps=4, batch_size=8, z_dim=8, g_channels=8, d_channels=8, seed=1,
                          device="cpu", verbose=False, monitor_every=2).fit(expected["X"], expected["y"])
-    np.testing.assert_array_equal(fresh.sample(12, seed=3)[0], expected[f"{loss}_samples"])
+    _same_training(fresh.sample(12, seed=3)[0], expected[f"{loss}_samples"])
+
+
+def _same_training(images: np.ndarray, expected: np.ndarray) -> None:
+    """Samples of the same training on another CPU: its float kernels (AVX2 or AVX-512) round
+    otherwise, so a pixel may land one grey level off, in a few pixels (measured: at most 0.4 %);
+    another seed, or another order of random draws, moves almost every pixel (97-99 %, by up to
+    60-76 levels)."""
+    diff = np.abs(images.astype(int) - expected.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() <= 0.01, (diff.max(), (diff > 0).mean())
 
 
 def test_a_warm_start_interrupted_mid_way_leaves_the_fitted_model_and_its_records(digits, tmp_path, monkeypatch):
