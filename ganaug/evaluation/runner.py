@@ -210,13 +210,14 @@ def _run_tasks(
     bar: tqdm,
 ) -> Iterator[tuple[Any, int, dict]]:
     """``(setting, seed, record)`` of each cell as its tasks finish: in this process, or in
-    ``jobs`` worker processes. There the metrics' feature network, when the run needs it and it
-    is not cached yet, is the first task: one worker trains and caches it while the others start
-    their GANs, which read it from the cache when they reach their metrics (with the cache off,
-    this process trains it before the workers start)."""
+    ``jobs`` worker processes. There the metrics' feature network, when a pending GAN needs it,
+    is the first task: one worker trains and caches it (or loads it, cached by an earlier run)
+    while the others start their GANs, which read it from the cache when they reach their
+    metrics (with the cache off, this process trains it before the workers start)."""
     config = run.config
     if jobs > 1:
-        if config.metrics and config.needs_gan and run._extractor is None:
+        gans = any(part != "plain" for _, _, part in tasks)  # with only plain parts left, no metrics
+        if config.metrics and config.needs_gan and gans and run._extractor is None:
             from ganaug.evaluation.cache import cache_dir
 
             if cache_dir() is None:
