@@ -79,7 +79,10 @@ class GANAugmenter(Pretrained, BaseEstimator):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # The signature (below the class) is GANConfig's fields plus RUN_PARAMS, so a setting is
         # added once, in GANConfig; scikit-learn's get_params/set_params/clone read it.
-        bound = _SIGNATURE.bind(self, *args, **kwargs)
+        if args:  # keyword-only, as scikit-learn's estimators: a positional GANConfig would pass as `loss`
+            hint = " (for a GANConfig: GANAugmenter.from_config(config))" if isinstance(args[0], GANConfig) else ""
+            raise TypeError(f"GANAugmenter takes its settings as keywords, e.g. GANAugmenter(steps=1500){hint}")
+        bound = _SIGNATURE.bind(self, **kwargs)
         bound.apply_defaults()
         for name, value in list(bound.arguments.items())[1:]:
             setattr(self, name, value)
@@ -514,10 +517,10 @@ def _layout_error(err: Exception) -> str:
 _SIGNATURE = inspect.Signature(
     [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     + [
-        inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=f.default, annotation=f.type)
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type)
         for f in dataclasses.fields(GANConfig)
     ]
-    + [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=v) for k, v in RUN_PARAMS.items()]
+    + [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v) for k, v in RUN_PARAMS.items()]
 )
 GANAugmenter.__init__.__signature__ = _SIGNATURE
 

@@ -34,6 +34,15 @@ def test_init_only_stores_params_and_clones():
         aug.sample(3)
 
 
+def test_settings_are_keywords_and_a_positional_config_is_refused():
+    # A GANConfig passed positionally would otherwise sit in `loss` and fail only at fit time.
+    with pytest.raises(TypeError, match=r"as keywords.*from_config"):
+        GANAugmenter(GANConfig(steps=5))
+    with pytest.raises(TypeError, match="as keywords"):
+        GANAugmenter("hinge")
+    assert GANAugmenter.from_config(GANConfig(steps=5), device="cpu").get_params()["steps"] == 5
+
+
 def test_sample_shapes_labels_and_reproducibility(small_aug):
     x, y = small_aug.sample(25, seed=1)
     assert x.shape == (25, 8, 8) and x.dtype == np.uint8
