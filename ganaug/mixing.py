@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ganaug.augmenter import GANAugmenter
 from ganaug.data.datasets import (
+    ArrayDataset,
     apply_transform,
     image_to_uint8,
     is_albumentations,
@@ -243,6 +244,31 @@ class SyntheticMixDataset(Dataset):
         if self._synthetic_target_transform is not None:
             target = self._synthetic_target_transform(target)
         return image, target
+
+    def batch_reader(self) -> Callable[[np.ndarray], tuple[torch.Tensor, torch.Tensor]] | None:
+        """A function reading the items at an index array as one ``(images, targets)`` batch,
+        the same tensors as reading them one by one and stacking; None unless that can be so.
+
+        It exists when the real dataset is an `ArrayDataset` of uint8 images without
+        transforms of its own, there is no ``target_transform``, and ``transform`` has a
+        ``batch`` function (uint8 ``(B, H, W[, C])`` → tensor, equal to applying it image by
+        image). `TorchClassifier.fit_dataset` reads in-memory sets this way.
+        """
+        batch = getattr(self.transform, "batch", None)
+        real = self.real
+        plain = isinstance(real, ArrayDataset) and real.transform is None and real.target_transform is None
+        if batch is None or self.target_transform is not None or not plain or real.data.dtype != np.uint8:
+            return None
+
+        def read(idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+            idx = np.asarray(idx, dtype=np.int64)
+            synthetic = idx >= self.n_real
+            images = np.empty((len(idx), *real.data.shape[1:]), np.uint8)
+            images[~synthetic] = real.data[idx[~synthetic]]
+            images[synthetic] = self.bank[idx[synthetic] - self.n_real].reshape(-1, *real.data.shape[1:])
+            return batch(images), torch.as_tensor(self.targets[idx], dtype=torch.long)
+
+        return read
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

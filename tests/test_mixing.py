@@ -78,6 +78,34 @@ def test_mix_dataset_matches_pil_and_reuses_the_dataset_transform(small_aug, dig
         SyntheticMixDataset(PILDigits(digits, transform=V2), small_aug, transform=V2)
 
 
+def test_a_whole_batch_reads_as_the_items_one_by_one_and_trains_the_same_bits(small_aug, digits):
+    from ganaug.evaluation.augment import ToModelInput
+    from ganaug.training.classifier import TorchClassifier, batch_reader
+
+    mixed = SyntheticMixDataset(digits.subset(np.arange(60)), small_aug, ratio=1.0, transform=ToModelInput(), seed=2)
+    idx = np.array([59, 0, 60, 119, 3, 75, 75])  # real and synthetic, out of order, repeated
+    x, y = batch_reader(mixed)(idx)
+    one_by_one = [mixed[int(i)] for i in idx]
+    assert torch.equal(x, torch.stack([a for a, _ in one_by_one]))
+    assert torch.equal(y, torch.tensor([b for _, b in one_by_one]))
+
+    class ItemByItem(Dataset):  # the same items without a batch reader
+        def __init__(self, data):
+            self.data = data
+
+        def __len__(self):
+            return len(self.data)
+
+        def __getitem__(self, i):
+            return self.data[i]
+
+    fits = [TorchClassifier(steps=6, batch_size=16, device="cpu").fit_dataset(d, (8, 8), 10) for d in (mixed, ItemByItem(mixed))]
+    assert all(torch.equal(a, b) for a, b in zip(*(f.model_.state_dict().values() for f in fits), strict=True))
+    # A transform that works image by image, or a dataset with transforms of its own: no batch reader.
+    assert batch_reader(SyntheticMixDataset(digits, small_aug, ratio=0.5, transform=V2)) is None
+    assert batch_reader(SyntheticMixDataset(PILDigits(digits, V2), small_aug, ratio=0.5)) is None
+
+
 def test_refresh_draws_a_new_bank(small_aug, digits):
     mixed = SyntheticMixDataset(digits, small_aug, ratio=0.2, seed=0)
     before = mixed.bank.copy()

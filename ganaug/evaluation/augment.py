@@ -61,6 +61,9 @@ class ToModelInput:
 
     def __init__(self, augment: A.Compose | None = None) -> None:
         self.augment = augment
+        # A whole uint8 batch at once, the same tensor as image by image (see `batch_reader`);
+        # None when an albumentations pipeline draws per image.
+        self.batch = to_model if augment is None else None
 
     def __call__(self, image: Any) -> torch.Tensor:
         arr = np.asarray(image)

@@ -73,6 +73,12 @@ class _ArrayItems(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         return self.transform(self.data.data[i]), int(self.data.targets[i])
 
+    def batch_reader(self) -> Callable[[np.ndarray], tuple[torch.Tensor, torch.Tensor]] | None:
+        batch = getattr(self.transform, "batch", None)
+        if batch is None:
+            return None
+        return lambda idx: (batch(self.data.data[idx]), torch.as_tensor(self.data.targets[idx], dtype=torch.long))
+
 
 class _SyntheticOnly(Dataset):
     """The synthetic part of a SyntheticMixDataset, for train-on-synthetic."""
@@ -88,6 +94,10 @@ class _SyntheticOnly(Dataset):
 
     def __getitem__(self, i: int) -> Any:
         return self.mix[self.mix.n_real + i]
+
+    def batch_reader(self) -> Callable[[np.ndarray], tuple[torch.Tensor, torch.Tensor]] | None:
+        read = self.mix.batch_reader()
+        return None if read is None else lambda idx: read(np.asarray(idx) + self.mix.n_real)
 
 
 def train_gan(subset: ArrayDataset, config: EvalConfig, seed: int) -> GANAugmenter:
