@@ -75,6 +75,16 @@ def test_auto_steps_shrink_with_few_images_only_for_a_discriminator():
     assert resolve(GANConfig(steps=7), 50, 64, smallest_class=5).steps == 7  # explicit wins
 
 
+def test_auto_learning_rate_follows_the_objective():
+    from ganaug.training import resolve
+    from ganaug.training.config import ADVERSARIAL_LR_G, MMD_LR_G
+
+    assert resolve(GANConfig(), 50, 64, smallest_class=5).lr_g == MMD_LR_G  # the matching network
+    assert resolve(GANConfig(loss="hinge"), 50, 64).lr_g == ADVERSARIAL_LR_G  # keeps pace with D
+    assert resolve(GANConfig(lr_g=2e-3), 50, 64, smallest_class=5).lr_g == 2e-3  # explicit wins
+    assert GANConfig.from_dict(GANConfig().to_dict()) == GANConfig()  # None round-trips through JSON
+
+
 @pytest.mark.parametrize(
     "settings, message",
     [

@@ -24,7 +24,8 @@ TRAIN_LAYERS = ("all", "embeddings+norms", "freeze-d")
 class GANConfig:
     """Settings of the conditional GAN and its training.
 
-    ``steps=None`` sizes training from the data (see `auto_steps`); ``batch_size``,
+    ``steps=None`` sizes training from the data (see `auto_steps`) and ``lr_g=None`` takes the
+    objective's learning rate (see `auto_lr_g`); ``batch_size``,
     ``g_channels`` and ``d_channels`` left at None are sized from the resolution (see `auto_size`)
     so that a step costs about the same on 8×8 digits and 28×28 MNIST. ``conditioning`` is
     ``"label"`` (one conditional GAN shares its weights across classes) or ``"per-class"`` (an
@@ -51,7 +52,7 @@ class GANConfig:
     z_dim: int = 64
     g_channels: int | None = None
     d_channels: int | None = None
-    lr_g: float = 1e-4
+    lr_g: float | None = None
     lr_d: float = 4e-4
     beta1: float = 0.5
     beta2: float = 0.999
@@ -139,6 +140,8 @@ def _check_ranges(config: GANConfig) -> None:
             fail(name, f"an integer >= {low}")
     for name in _POSITIVE + _FRACTION + _WEIGHT:
         value = getattr(config, name)
+        if value is None and _FIELD_DEFAULTS[name] is None:
+            continue
         # inf passes every range test below (and NaN fails them with a misleading rule):
         # an lr of inf trains to NaN weights, so a non-finite number is refused by name.
         if not number(value, numbers.Real) or not math.isfinite(value):
@@ -164,8 +167,24 @@ def _check_train_layers(config: GANConfig) -> None:
 
 _FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(GANConfig)}
 
-# Training length of the generative matching network when ``steps`` is None.
-MMD_STEPS = 2400
+# Training length and generator learning rate of the generative matching network when
+# ``steps`` and ``lr_g`` are None; an adversarial G's learning rate.
+MMD_STEPS = 800
+MMD_LR_G = 3e-4
+ADVERSARIAL_LR_G = 1e-4
+
+
+def auto_lr_g(loss: str) -> float:
+    """G's Adam learning rate when ``lr_g`` is None, given the objective ``loss`` resolves to.
+
+    The adversarial objectives keep the two-time-scale 1e-4 (D at 4e-4). The matching network
+    has no D to keep pace with: G follows a smooth kernel loss, so larger steps hold. Measured
+    (benchmarks/training_length.py, digits, 5 seeds at 5–50 images per class, paired with
+    2,400 steps at 1e-4): 800 steps at 3e-4 kept ``gan`` and ``gan+classical`` within
+    ±0.3 points (every interval spans 0) and CAS within 0.2–0.8 points, a third of the
+    cost; at 1e-4, 600 and 1,200 steps lost 2.8 and 1.5 points of CAS.
+    """
+    return MMD_LR_G if loss == "mmd" else ADVERSARIAL_LR_G
 
 
 def auto_steps(n_images: int, loss: str = "hinge") -> int:
@@ -174,11 +193,11 @@ def auto_steps(n_images: int, loss: str = "hinge") -> int:
     An adversarial GAN: 1,200 steps at 500 images, fewer for fewer (the factor bounded to
     0.6–2×), since few images are memorised by D sooner and extra steps buy it little; sized so
     a few-shot subset trains in minutes on 2 CPU cores. The matching network has no D to
-    overfit: `MMD_STEPS` at any size. Measured (benchmarks/variants.py, the ``long`` runs, 5
-    seeds at 5–50 images per class): 2,400 steps instead of the adversarial schedule's 720–1,200
-    raised CAS on digits at every size (+1.2 to +3.2 points, every interval above 0) and the
-    ``gan`` condition on mnist5k at 5/class (+1.6 points), with no paired interval below 0, for
-    2–3.3× the steps.
+    overfit: `MMD_STEPS` at any size, at `auto_lr_g`'s rate. Measured (benchmarks/variants.py,
+    the ``long`` runs, 5 seeds at 5–50 images per class): at G's learning rate of 1e-4, 2,400
+    steps instead of the adversarial schedule's 720–1,200 raised CAS on digits at every size
+    (+1.2 to +3.2 points, every interval above 0) and the ``gan`` condition on mnist5k at
+    5/class (+1.6 points); 800 steps at 3e-4 keep that (benchmarks/training_length.py).
     """
     if loss == "mmd":
         return MMD_STEPS
@@ -236,6 +255,6 @@ def resolve(config: GANConfig, n_images: int, image_pixels: int, smallest_class:
     ``smallest_class`` (images in the smallest class) defaults to ``n_images``.
     """
     loss = auto_loss(config, n_images if smallest_class is None else smallest_class)
-    sized = auto_size(image_pixels) | {"steps": auto_steps(n_images, loss)}
+    sized = auto_size(image_pixels) | {"steps": auto_steps(n_images, loss), "lr_g": auto_lr_g(loss)}
     sized = {k: v for k, v in sized.items() if getattr(config, k) is None}
     return dataclasses.replace(config, loss=loss, **sized)
