@@ -10,6 +10,10 @@ and the rerun-noise check of the speed work, from committed accuracy runs on dig
     python benchmarks/accuracy.py --dataset digits --variant classifier-steps200 --classifier-steps 200 \\
         --gan '{"loss": "mmd"}' --jobs 2                                       # every condition
     python benchmarks/accuracy.py --dataset digits --variant rerun-layout --gan '{"loss": "mmd"}' --jobs 2
+    python benchmarks/accuracy.py --dataset digits --variant mmd-lr3e-4-steps800 \
+        --gan '{"loss": "mmd", "steps": 800, "lr_g": 3e-4}' --conditions gan,gan+classical,synthetic --jobs 2
+                                                 # likewise lr 5e-4 × 600 steps, and 3e-4 × 1200 at 50/class
+    python benchmarks/accuracy.py --dataset digits --variant rerun-lr --gan '{"loss": "mmd"}' --jobs 2
     # the tables
     python benchmarks/training_length.py          # writes benchmarks/results/training_length_digits.json
 
@@ -26,6 +30,9 @@ intervals, in accuracy points:
   the paired difference.
 * **the channels-last classifier** (``rerun-layout``: ``rerun-speed``'s settings, the classifier's
   CNN in the channels-last layout) against ``rerun-speed``, every condition, in the same terms.
+* **the matching network's learning rate**: fewer steps at a larger rate (``mmd-lr*``) against
+  ``rerun-layout`` (2,400 steps at 1e-4; the same GAN code on the same machine), and today's
+  defaults (``rerun-lr``: 800 steps at 3e-4) against it in the rerun-noise terms, every condition.
 """
 
 from __future__ import annotations
@@ -52,6 +59,9 @@ GAN_RUNS = {600: "mmd-steps600", 1200: "mmd-steps1200", 1800: "mmd-steps1800"}
 CLASSIFIER_RUNS = {200: "classifier-steps200", 300: "classifier-steps300"}
 LAYOUT_RUN = "rerun-layout"  # rerun-speed's settings, the classifier channels-last (`ganaug.training.classifier.LAYOUT`)
 GAN_CONDITIONS = ("gan", "gan+classical", "synthetic")
+# Fewer matching-network steps at a larger learning rate, and today's defaults (800 at 3e-4).
+LR_RUNS = {"3e-4 x 800": "mmd-lr3e-4-steps800", "5e-4 x 600": "mmd-lr5e-4-steps600", "3e-4 x 1200": "mmd-lr3e-4-steps1200"}
+LR_DEFAULTS_RUN = "rerun-lr"
 
 
 def load(dataset: str, variant: str) -> dict:
@@ -118,14 +128,24 @@ def noise_table(after: dict, before: dict[str, dict]) -> list[dict]:
             for row in rerun_noise(after, r, tuple(c for c, b in BEFORE.items() if b == v))]
 
 
-def layout_table(dataset: str, before: dict) -> dict:
-    """`rerun_noise` of `LAYOUT_RUN` against ``before`` (its settings before the layout), every condition."""
-    after = load(dataset, LAYOUT_RUN)
+def change_table(dataset: str, after_run: str, before_run: str) -> dict:
+    """`rerun_noise` of ``after_run`` against ``before_run`` (its settings before one change), every condition."""
+    after, before = load(dataset, after_run), load(dataset, before_run)
     conditions = tuple(after["settings"]["conditions"])
-    return {"after": LAYOUT_RUN, "before": REFERENCE,
+    return {"after": after_run, "before": before_run,
             "machines": {"after": after.get("machine"), "before": before.get("machine")},
             "seconds_per_cell": {"after": seconds(after), "before": seconds(before)},
-            "rows": [row | {"before_run": REFERENCE} for row in rerun_noise(after, before, conditions)]}
+            "rows": [row | {"before_run": before_run} for row in rerun_noise(after, before, conditions)]}
+
+
+def learning_rate_table(dataset: str) -> dict:
+    """Each `LR_RUNS` run against `LAYOUT_RUN` (2,400 steps at 1e-4), the GAN conditions and label consistency."""
+    layout = load(dataset, LAYOUT_RUN)
+    runs = {name: load(dataset, v) for name, v in LR_RUNS.items()}
+    return {"reference": {"variant": LAYOUT_RUN, "gan_steps": 2400, "lr_g": 1e-4, "machine": layout.get("machine")},
+            "runs": {name: {"variant": LR_RUNS[name], "machine": r.get("machine"), "seconds_per_cell": seconds(r),
+                            "rows": compare(r, layout, (*GAN_CONDITIONS, "label_consistency"))}
+                     for name, r in runs.items()}}
 
 
 def seconds(results: dict) -> dict[str, float]:
@@ -165,7 +185,9 @@ def main() -> None:
         "rerun_noise_defaults": {
             "after": f"today's defaults: {CLASSIFIER_RUNS[200]} where a cell's budget sizes to 200 steps, else {REFERENCE}",
             "rows": noise_table(defaults_run(reference, clf[200], load_dataset(args.dataset).image_shape), before)},
-        "rerun_noise_layout": layout_table(args.dataset, reference),
+        "rerun_noise_layout": change_table(args.dataset, LAYOUT_RUN, REFERENCE),
+        "gan_learning_rate": learning_rate_table(args.dataset),
+        "rerun_noise_lr": change_table(args.dataset, LR_DEFAULTS_RUN, LAYOUT_RUN),
         "rerun_noise": {"after": REFERENCE, "before": BEFORE,
                         "before_machines": {v: r.get("machine") for v, r in before.items()},
                         "rows": noise_table(reference, before)},
@@ -177,7 +199,11 @@ def main() -> None:
         for steps, rows in table.items():
             for row in rows:
                 print(f"  {steps:>5} {row['quantity']:<18} {row['per_class']:>3}/class  {_fmt(row)}")
-    for name in ("rerun_noise", "rerun_noise_defaults", "rerun_noise_layout"):
+    print(f"\nmatching network: steps at a larger learning rate vs {LAYOUT_RUN} (points, paired 95 % interval)")
+    for name, run in out["gan_learning_rate"]["runs"].items():
+        for row in run["rows"]:
+            print(f"  {name:>11} {row['quantity']:<18} {row['per_class']:>3}/class  {_fmt(row)}")
+    for name in ("rerun_noise", "rerun_noise_defaults", "rerun_noise_layout", "rerun_noise_lr"):
         print(f"\n{name}: after ({out[name]['after']}) vs before")
         for row in out[name]["rows"]:
             _print_noise(row)

@@ -67,9 +67,10 @@ def test_auto_loss_follows_the_data_and_the_options():
 
 def test_auto_steps_shrink_with_few_images_only_for_a_discriminator():
     from ganaug.training import MMD_STEPS, resolve
+    from ganaug.training.config import MMD_STEPS_MANY
 
     assert resolve(GANConfig(), 50, 64, smallest_class=5).steps == MMD_STEPS  # no D to memorise the few
-    assert resolve(GANConfig(loss="mmd"), 5000, 64).steps == MMD_STEPS
+    assert resolve(GANConfig(loss="mmd"), 5000, 64).steps == MMD_STEPS_MANY  # more images, more steps
     hinge_few, hinge_many = (resolve(GANConfig(loss="hinge"), n, 64).steps for n in (50, 5000))
     assert hinge_few < hinge_many
     assert resolve(GANConfig(steps=7), 50, 64, smallest_class=5).steps == 7  # explicit wins

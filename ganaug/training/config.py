@@ -170,6 +170,8 @@ _FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(GANConfig)}
 # Training length and generator learning rate of the generative matching network when
 # ``steps`` and ``lr_g`` are None; an adversarial G's learning rate.
 MMD_STEPS = 800
+MMD_STEPS_MANY = 1200  # for more than MMD_MANY_IMAGES images
+MMD_MANY_IMAGES = 200
 MMD_LR_G = 3e-4
 ADVERSARIAL_LR_G = 1e-4
 
@@ -182,7 +184,8 @@ def auto_lr_g(loss: str) -> float:
     (benchmarks/training_length.py, digits, 5 seeds at 5–50 images per class, paired with
     2,400 steps at 1e-4): 800 steps at 3e-4 kept ``gan`` and ``gan+classical`` within
     ±0.3 points (every interval spans 0) and CAS within 0.2–0.8 points, a third of the
-    cost; at 1e-4, 600 and 1,200 steps lost 2.8 and 1.5 points of CAS.
+    cost (at 50/class, CAS −0.8 [−1.4, −0.2]; 1,200 steps there: +0.2 [−0.4, +0.8]); at 1e-4,
+    600 and 1,200 steps lost 2.8 and 1.5 points of CAS.
     """
     return MMD_LR_G if loss == "mmd" else ADVERSARIAL_LR_G
 
@@ -193,14 +196,15 @@ def auto_steps(n_images: int, loss: str = "hinge") -> int:
     An adversarial GAN: 1,200 steps at 500 images, fewer for fewer (the factor bounded to
     0.6–2×), since few images are memorised by D sooner and extra steps buy it little; sized so
     a few-shot subset trains in minutes on 2 CPU cores. The matching network has no D to
-    overfit: `MMD_STEPS` at any size, at `auto_lr_g`'s rate. Measured (benchmarks/variants.py,
+    overfit: `MMD_STEPS` for up to `MMD_MANY_IMAGES` images, `MMD_STEPS_MANY` for more, at
+    `auto_lr_g`'s rate (see there for the measurement). Measured (benchmarks/variants.py,
     the ``long`` runs, 5 seeds at 5–50 images per class): at G's learning rate of 1e-4, 2,400
     steps instead of the adversarial schedule's 720–1,200 raised CAS on digits at every size
     (+1.2 to +3.2 points, every interval above 0) and the ``gan`` condition on mnist5k at
-    5/class (+1.6 points); 800 steps at 3e-4 keep that (benchmarks/training_length.py).
+    5/class (+1.6 points).
     """
     if loss == "mmd":
-        return MMD_STEPS
+        return MMD_STEPS if n_images <= MMD_MANY_IMAGES else MMD_STEPS_MANY
     return int(1200 * min(2.0, max(0.6, (n_images / 500) ** 0.25)))
 
 
