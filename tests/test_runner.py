@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -179,3 +183,65 @@ def test_each_cell_records_the_classifier_budget_it_sized(tmp_path, monkeypatch)
     assert [c["classifier_steps"] for c in results["cells"]] == [200, 400]  # digits 8×8: 30 images, 300
     assert seen == [200, 200, 400, 400]
     assert results["settings"]["classifier_steps"] is None
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads worker processes from /proc (Linux)")
+def test_workers_stop_when_the_parent_is_killed(tmp_path):
+    # A parent killed outright (SIGKILL, the out-of-memory killer) runs no cleanup: its workers
+    # must notice and stop, not run on and then wait for tasks forever.
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import time\n"
+        "from ganaug.evaluation.parallel import run_cells\n"
+        "def slow(run, seconds):\n"
+        "    time.sleep(seconds)\n"
+        "    return {}\n"
+        "if __name__ == '__main__':\n"
+        "    for _ in run_cells(None, [(300,), (300,)], slow, jobs=2, threads=1):\n"
+        "        pass\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path)
+    try:
+        workers: set[int] = set()
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers = {pid for pid in _children(parent.pid) if "spawn_main" in _cmdline(pid)}
+            time.sleep(0.5)
+        assert len(workers) == 2, "the workers did not start"
+        time.sleep(1.0)  # past their initializer
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    """Running, sleeping or stopped; gone or a zombie (exited, not yet reaped) counts as stopped."""
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")

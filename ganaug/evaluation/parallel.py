@@ -8,14 +8,18 @@ threads in one process: a GAN or CNN step of these sizes keeps one core busy but
 cores), and spinning OpenMP threads collapse when anything else shares the machine.
 
 A worker writes what it finishes itself (a cell, or a part of one: see
-`ganaug.evaluation.runner`), so finished work survives the parent being killed. Everything that
+`ganaug.evaluation.runner`), so finished work survives the parent being killed; the workers
+then stop at once (`_exit_with_parent`). Everything that
 depends only on the data (the splits, the metrics' feature network) is made once, in the parent.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
+import os
 import pickle
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -40,9 +44,28 @@ def check_picklable(factory: Callable | None) -> None:
 
 
 def _init_worker(payload: bytes, threads: int) -> None:
+    _exit_with_parent()
     torch.set_num_threads(threads)
     # The parent's own bytes (see `run_cells`), never a file: unpickling them is safe.
     _STATE["run"] = pickle.loads(payload)
+
+
+def _exit_with_parent() -> None:
+    """Stop this worker as soon as its parent process ends (killed, or out of memory).
+
+    Otherwise it would run its task on, then wait for more forever: its siblings hold the task
+    queue's pipe open, so it never sees the end of it. Such orphans were seen holding a core and
+    1 GB each long after the run was stopped. The part in progress is lost; a rerun redoes it.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ganaug-parent-watch", daemon=True).start()
 
 
 def _work(cell_fn: Callable, task: tuple) -> tuple[tuple, dict]:
