@@ -51,18 +51,28 @@ def _cells(results: dict) -> dict[tuple[int, int], dict]:
     return {(c["per_class"], c["seed"]): c["results"] for c in results["cells"]}
 
 
-def _gan_changes(results: dict) -> dict:
-    """GAN settings that differ from today's defaults (``loss`` always shown, ``"auto"`` with
-    the objective its cells resolved it to; ``steps`` left to the schedule shown with the steps
-    its cells trained when today's schedule would train others)."""
-    defaults = GANConfig().to_dict()
+# The defaults before a change to GANConfig's, newest first: (what the README calls them, the
+# fields that differed, the steps schedule then). The headline shows a former default's run
+# where today's has not measured a condition yet, and says so.
+FORMER_DEFAULTS = (
+    ("2,400 matching-network steps at lr_g 1e-4, the default until 2026-12-03", {"lr_g": 1e-4},
+     lambda n, loss: 2400 if loss == "mmd" else auto_steps(n, loss)),
+)
+
+
+def _gan_changes(results: dict, overrides: dict | None = None, schedule=auto_steps) -> dict:
+    """GAN settings that differ from today's defaults, or from ``GANConfig(**overrides)`` with the
+    steps ``schedule`` (``loss`` always shown, ``"auto"`` with the objective its cells resolved it
+    to; ``steps`` left to the schedule shown with the steps its cells trained when the schedule
+    would train others)."""
+    defaults = GANConfig(**(overrides or {})).to_dict()
     changes = {k: v for k, v in results["settings"]["gan"].items() if k == "loss" or (k != "seed" and defaults.get(k) != v)}
     if changes["loss"] == "auto":
         trained = sorted({c["gan"]["loss"] for c in results["cells"] if c.get("gan", {}).get("loss")})
         changes["loss"] = "auto → " + "/".join(trained) if trained else "auto"
     trained = _cell_steps(results)
     settings = GANConfig.from_dict(results["settings"]["gan"])
-    if settings.steps is None and any(steps != auto_steps(c["n_train"], _cell_loss(settings, c)) for c, steps in trained):
+    if settings.steps is None and any(steps != schedule(c["n_train"], _cell_loss(settings, c)) for c, steps in trained):
         changes["steps"] = "auto → " + "/".join(str(v) for v in sorted({steps for _, steps in trained}))
     return changes
 
@@ -77,16 +87,24 @@ def _cell_loss(settings: GANConfig, cell: dict) -> str:
     return cell.get("gan", {}).get("loss") or auto_loss(settings, cell["per_class"])
 
 
-def _is_default(results: dict) -> bool:
-    """Does the run train what ``GANConfig()`` resolves to at each of its sizes, steps included,
-    with the standing classifier budget (the training-length runs change only the classifier's)?"""
+def _is_default(results: dict, overrides: dict | None = None, schedule=auto_steps) -> bool:
+    """Does the run train what ``GANConfig()`` (or a former default: ``overrides``, ``schedule``)
+    resolves to at each of its sizes, steps included, with the standing classifier budget (the
+    training-length runs change only the classifier's)?"""
     if results["settings"].get("classifier_steps", 400) not in (400, None):
         return False
-    changes = _gan_changes(results)
+    changes = _gan_changes(results, overrides, schedule)
     default_loss = {auto_loss(GANConfig(), n) for n in results["settings"]["per_class"]}
     if set(changes) - {"loss", "steps"} or not (changes["loss"].startswith("auto") or default_loss == {changes["loss"]}):
         return False
-    return all(steps == auto_steps(c["n_train"], auto_loss(GANConfig(), c["per_class"])) for c, steps in _cell_steps(results))
+    return all(steps == schedule(c["n_train"], auto_loss(GANConfig(), c["per_class"])) for c, steps in _cell_steps(results))
+
+
+def _former_default(results: dict) -> str | None:
+    """Which former default the run trained (`FORMER_DEFAULTS`), if it is not today's."""
+    if _is_default(results):
+        return None
+    return next((label for label, overrides, schedule in FORMER_DEFAULTS if _is_default(results, overrides, schedule)), None)
 
 
 def collect(dataset: str) -> dict:
@@ -128,7 +146,8 @@ def collect(dataset: str) -> dict:
         "machine": " + ".join(sorted({m for r in runs.values() for m in r["machine"].split(" + ")})),
         "baseline_run": source,
         "baseline_reruns": reruns,
-        "variants": {v: {"gan_changes": _gan_changes(r), "default": _is_default(r), "command": r["command"],
+        "variants": {v: {"gan_changes": _gan_changes(r), "default": _is_default(r), "former_default": _former_default(r),
+                         "command": r["command"],
                          "machine": r["machine"], "wall_seconds": r.get("cell_seconds", r["wall_seconds"]), "created": r["created"],
                          "classifier": {k: r["settings"].get(k) for k in ("classifier", "classifier_steps", "ratio")}, **_gan_health(r)}
                      for v, r in runs.items()},
@@ -339,10 +358,15 @@ def table(collected: dict) -> str:
 
 def _headline_run(collected: dict, condition: str) -> str | None:
     """The default run that measured ``condition``: the finished one with the most cells, then
-    the latest (a partial run counts only when no finished one exists)."""
-    runs = {r["variant"] for r in collected["rows"] if r["condition"] == condition and collected["variants"][r["variant"]]["default"]}
+    the latest (a partial run counts only when no finished one exists); without one, the run
+    of the newest former default that measured it."""
     info = collected["variants"]
-    return max(runs, key=lambda v: (not v.endswith("(partial)"), info[v]["cells"], info[v]["created"]), default=None)
+    measured = {r["variant"] for r in collected["rows"] if r["condition"] == condition}
+    for label in (None, *(f[0] for f in FORMER_DEFAULTS)):
+        runs = {v for v in measured if (info[v]["default"] if label is None else info[v].get("former_default") == label)}
+        if runs:
+            return max(runs, key=lambda v: (not v.endswith("(partial)"), info[v]["cells"], info[v]["created"]))
+    return None
 
 
 def headline(collected: dict[str, dict]) -> str:
@@ -372,8 +396,9 @@ def headline(collected: dict[str, dict]) -> str:
             source = "same run" if sources == [run] else "; ".join(
                 f"`{s}`: {c['variants'][s]['machine']}, {c['variants'][s]['created'][:10]}" for s in sources)
             cells = [_interval(rows[n]["vs_classical"]) if n in rows else "—" for n in sizes]
+            former = f" ({info['former_default']})" if info.get("former_default") else ""
             lines.append(f"| {dataset} | {cond} | " + " | ".join(cells) + f" | {'–'.join(map(str, seeds))} | "
-                         f"`{run}`: {info['machine']}, {info['created'][:10]} | {source} |")
+                         f"`{run}`{former}: {info['machine']}, {info['created'][:10]} | {source} |")
     gains = [(r["condition"], r["vs_classical"]) for c in collected.values() for r in c["rows"] if "vs_classical" in r]
     above = sum(g["ci_low"] is not None and g["ci_low"] > 0 for _, g in gains)
     gated = [g for cond, g in gains if cond == "gan-gated"]
