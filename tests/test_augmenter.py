@@ -297,7 +297,8 @@ def test_a_checkpoint_written_before_the_redesign_loads_samples_and_resumes_iden
     np.testing.assert_array_equal(labels, expected[f"{loss}_labels"])
     aug.set_params(warm_start=True, steps=6).fit(expected["X"], expected["y"])
     _same_training(aug.sample(12, seed=3)[0], expected[f"{loss}_resumed"])
-    fresh = GANAugmenter(loss=loss, steps=4, batch_size=8, z_dim=8, g_channels=8, d_channels=8, seed=1,
+    # The fixture's settings in full: lr_g=1e-4 was every objective's default then.
+    fresh = GANAugmenter(loss=loss, steps=4, batch_size=8, z_dim=8, g_channels=8, d_channels=8, seed=1, lr_g=1e-4,
                          device="cpu", verbose=False, monitor_every=2).fit(expected["X"], expected["y"])
     _same_training(fresh.sample(12, seed=3)[0], expected[f"{loss}_samples"])
 
