@@ -264,9 +264,11 @@ class SyntheticMixDataset(Dataset):
             idx = np.asarray(idx, dtype=np.int64)
             synthetic = idx >= self.n_real
             images = np.empty((len(idx), *real.data.shape[1:]), np.uint8)
-            images[~synthetic] = real.data[idx[~synthetic]]
-            images[synthetic] = self.bank[idx[synthetic] - self.n_real].reshape(-1, *real.data.shape[1:])
-            return batch(images), torch.as_tensor(self.targets[idx], dtype=torch.long)
+            targets = np.empty(len(idx), np.int64)
+            images[~synthetic], targets[~synthetic] = real.data[idx[~synthetic]], self.real_targets[idx[~synthetic]]
+            k = idx[synthetic] - self.n_real  # no concatenated `targets` per batch
+            images[synthetic], targets[synthetic] = self.bank[k].reshape(-1, *real.data.shape[1:]), self.bank_targets[k]
+            return batch(images), torch.from_numpy(targets)
 
         return read
 
