@@ -44,6 +44,7 @@ RUN_PARAMS = {"device": "auto", "verbose": False, "warm_start": False, "init": N
 FIXED_ON_RESUME = (
     "loss", "conditioning", "z_dim", "g_channels", "d_channels", "lr_g", "lr_d", "beta1", "beta2",
     "diffaugment", "minibatch_std", "aux_weight", "mmd_feature_weight", "seed", "train_layers", "freeze_d_blocks",
+    "sampling",
 )
 
 
@@ -141,10 +142,10 @@ class GANAugmenter(Pretrained, BaseEstimator):
         every = checkpoint_every
         if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 0:
             raise ValueError(f"checkpoint_every must be an integer >= 0, got {every!r}")
-        x, y_idx, fitted, smallest = _prepare(X, y, value_range, image_shape)
+        x, y_idx, fitted, counts = _prepare(X, y, value_range, image_shape)
         source, given, fitted["init_source_"] = self._transfer(self.get_config(), fitted["image_shape_"])
         fitted["_given_config"] = given
-        config = resolve(given, len(x), x.shape[2] * x.shape[3], smallest)
+        config = resolve(given, len(x), x.shape[2] * x.shape[3], class_counts=counts)
         device = trainable_device(self.device)
         trainer = self._trainer(config, fitted, tuple(x.shape[1:]), device)
         if source is not None:
@@ -427,7 +428,8 @@ class GANAugmenter(Pretrained, BaseEstimator):
     def _from_checkpoint(
         cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any], device: str, verbose: bool, target: torch.device
     ) -> GANAugmenter:
-        config = GANConfig.from_dict(meta["config"])
+        # A checkpoint from before `sampling` existed trained on uniform draws.
+        config = GANConfig.from_dict({"sampling": "uniform"} | meta["config"])
         given = GANConfig.from_dict(meta["params"]) if "params" in meta else config
         # A fine-tune's init parameter is its source's path, when it was given as one.
         init_source = meta.get("init")
@@ -538,9 +540,9 @@ def _load_generator(
 # -- input handling ------------------------------------------------------------------------------
 def _prepare(
     X: Any, y: Any, value_range: tuple[float, float] | None, image_shape: tuple[int, ...] | None
-) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any], int]:
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any], list[int]]:
     """``fit``'s input as model tensors ``(N, C, H, W)`` and class indices ``(N,)``, the fitted
-    attributes that describe the data, and the image count of the smallest class."""
+    attributes that describe the data, and the image count of every class."""
     images, labels, names = _read_training_data(X, y, image_shape)
     classes = np.unique(labels)
     value_range = _value_range(images, value_range)
@@ -555,7 +557,7 @@ def _prepare(
         "dtype_": np.dtype(images.dtype),
         "n_train_": len(images),
     }
-    return x, y_idx, fitted, int(np.unique(labels, return_counts=True)[1].min())
+    return x, y_idx, fitted, [int(n) for n in np.unique(labels, return_counts=True)[1]]
 
 
 def _read_training_data(

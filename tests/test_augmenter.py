@@ -292,6 +292,7 @@ def test_a_checkpoint_written_before_the_redesign_loads_samples_and_resumes_iden
     # discriminator the old trainer built. Samples, and a warm start from it, must not change.
     expected = np.load(FIXTURE / "expected.npz")
     aug = GANAugmenter.load(FIXTURE / f"{loss}.safetensors", device="cpu", verbose=False)
+    assert aug.config_.sampling == "uniform"  # it trained on uniform draws, before `sampling` was a setting
     images, labels = aug.sample(12, seed=3)
     np.testing.assert_array_equal(images, expected[f"{loss}_samples"])
     np.testing.assert_array_equal(labels, expected[f"{loss}_labels"])

@@ -108,3 +108,15 @@ def test_default_augmenter_records_the_objective_it_resolved(digits, tmp_path):
     loaded = GANAugmenter.load(aug.save(tmp_path / "a.safetensors"), device="cpu", verbose=False)
     assert loaded.config_.loss == "mmd"
     np.testing.assert_array_equal(aug.sample(10, seed=0)[0], loaded.sample(10, seed=0)[0])
+
+
+def test_auto_sampling_balances_only_classes_of_unequal_size():
+    from ganaug.training import resolve
+
+    assert resolve(GANConfig(), 60, 64, class_counts=[50, 10]).sampling == "balanced"
+    assert resolve(GANConfig(), 60, 64, class_counts=[30, 30]).sampling == "uniform"
+    assert resolve(GANConfig(), 60, 64, smallest_class=10).sampling == "uniform"  # no counts: as before
+    assert resolve(GANConfig(sampling="uniform"), 60, 64, class_counts=[50, 10]).sampling == "uniform"  # explicit wins
+    assert resolve(GANConfig(), 60, 64, class_counts=[50, 10]).loss == "mmd"  # the smallest class decides the loss
+    with pytest.raises(ValueError, match="unknown sampling 'stratified'"):
+        GANConfig(sampling="stratified")

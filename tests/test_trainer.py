@@ -54,3 +54,34 @@ def test_the_sampler_draws_reproducibly_and_refuses_unknown_classes(data):
     assert a.shape == (4, 1, 8, 8) and torch.equal(a, b)
     with pytest.raises(ValueError, match=r"0\.\.2"):
         sampler.sample(torch.tensor([3]))
+
+
+def test_balanced_batches_draw_every_class_alike_and_keep_images_with_their_labels():
+    from ganaug.training.objectives.base import Batches
+
+    y = torch.tensor([0] * 980 + [1] * 15 + [2] * 5)
+    x = y.float()[:, None, None, None].expand(-1, 1, 2, 2)  # each image holds its label
+    rng = torch.Generator().manual_seed(0)
+    batches = Batches(x, y, batch_size=3000, z_dim=2, rng=rng, balanced=True)
+    images, labels = batches.real()
+    assert torch.equal(images[:, 0, 0, 0].long(), labels)  # an image comes with its own label
+    assert torch.bincount(labels, minlength=3).min() > 900  # ~1000 each, not 2,940 / 45 / 15
+    assert len(torch.unique(images[labels == 2][:, 0, 0, 0])) == 1 and torch.bincount(batches.labels()).min() > 900
+    uniform = Batches(x, y, batch_size=3000, z_dim=2, rng=torch.Generator().manual_seed(0)).real()[1]
+    assert torch.bincount(uniform, minlength=3)[2] < 50  # the draw balancing replaces
+
+
+def test_a_generator_learns_a_rare_class_only_from_balanced_batches():
+    # One class of 190 dark images, one of 10 bright ones: drawn uniformly, the bright class
+    # is ~1/400 of the class-conditional MMD and its samples stay where G started.
+    from ganaug import GANAugmenter
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.integers(0, 40, (190, 8, 8)), rng.integers(200, 256, (10, 8, 8))]).astype(np.uint8)
+    y = np.array([0] * 190 + [1] * 10)
+    errors = {}
+    for sampling in ("uniform", "auto"):
+        aug = GANAugmenter(loss="mmd", steps=40, sampling=sampling, verbose=False).fit(x, y)
+        rare, _ = aug.sample(64, labels=1, seed=0)
+        errors[aug.config_.sampling] = abs(float(rare.mean()) - float(x[y == 1].mean()))
+    assert errors["balanced"] < 0.5 * errors["uniform"], errors

@@ -245,6 +245,10 @@ class EvalConfig:
         keep = {k: v for k, v in self.to_dict().items() if k not in drop}
         # GAN settings added after runs were keyed count only when set, so those runs still resume.
         keep["gan"] = {k: v for k, v in keep["gan"].items() if k not in LATER_GAN_FIELDS or v != LATER_GAN_FIELDS[k]}
+        if self.scenario == "few-shot" and keep["gan"].get("sampling") == "auto":
+            # Few-shot subsets hold every class alike, where "auto" draws as every run before it
+            # did; elsewhere (a long-tailed set, a source pool) it changed the draw: keyed.
+            del keep["gan"]["sampling"]
         if keep.get("dagan_head") == "image":  # likewise the DAGAN's head, added after the first transfer runs
             del keep["dagan_head"]
         keep |= {"data": data, "schema": SCHEMA}

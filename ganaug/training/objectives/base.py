@@ -18,19 +18,39 @@ class Batches:
     """Random batches of the training data and noise, all drawn from one seeded stream.
 
     The trainer owns the data and the stream; an objective asks for what each update needs,
-    so the order of draws (and hence a run) is set by the objective's algorithm alone.
+    so the order of draws (and hence a run) is set by the objective's algorithm alone. With
+    ``balanced`` a batch draws each item's class uniformly, then one of that class's images
+    (`ganaug.training.config.auto_sampling` says why); otherwise each item is any image alike.
     """
 
-    def __init__(self, x: Tensor, y: Tensor, batch_size: int, z_dim: int, rng: torch.Generator) -> None:
+    def __init__(self, x: Tensor, y: Tensor, batch_size: int, z_dim: int, rng: torch.Generator,
+                 balanced: bool = False) -> None:
         self.x, self.y, self.batch_size, self.z_dim, self.rng = x, y, batch_size, z_dim, rng
+        self.balanced = balanced
+        if balanced:  # the images sorted by class, and where each class starts and how many it has
+            self._order = torch.argsort(y, stable=True)
+            self._classes, self._counts = torch.unique(y, return_counts=True)
+            self._starts = torch.cumsum(self._counts, 0) - self._counts
+
+    def _indices(self) -> Tensor:
+        n = self.batch_size
+        if not self.balanced:
+            return torch.randint(len(self.x), (n,), device=self.x.device, generator=self.rng)
+        k = torch.randint(len(self._classes), (n,), device=self.x.device, generator=self.rng)
+        within = (torch.rand(n, device=self.x.device, generator=self.rng) * self._counts[k]).long()
+        return self._order[self._starts[k] + within.minimum(self._counts[k] - 1)]
 
     def real(self) -> tuple[Tensor, Tensor]:
         """A batch of real images ``(B, C, H, W)`` and their class indices ``(B,)``."""
-        idx = torch.randint(len(self.x), (self.batch_size,), device=self.x.device, generator=self.rng)
+        idx = self._indices()
         return self.x[idx], self.y[idx]
 
     def labels(self) -> Tensor:
-        """A batch of class indices drawn like the real data's."""
+        """A batch of class indices drawn like the real batches' (uniformly over classes when
+        ``balanced``)."""
+        if self.balanced:
+            return self._classes[torch.randint(len(self._classes), (self.batch_size,), device=self.y.device,
+                                               generator=self.rng)]
         return self.y[torch.randint(len(self.y), (self.batch_size,), device=self.y.device, generator=self.rng)]
 
     def noise(self, n: int) -> Tensor:
