@@ -332,8 +332,8 @@ def _gan_record(
     record: dict[str, Any] = {
         "samples": f"samples/{name}.npz",
         "gan": {
-            "loss": aug.config_.loss, "steps": aug.n_steps_, "train_seconds": round(aug.train_seconds_, 2),
-            "history": aug.history_, "monitor": aug.monitor_,
+            "loss": aug.config_.loss, "steps": aug.n_steps_, "sampling": aug.config_.sampling,
+            "train_seconds": round(aug.train_seconds_, 2), "history": aug.history_, "monitor": aug.monitor_,
             "collapsed": aug.monitor_[-1]["collapsed"] if aug.monitor_ else [],
         },
     }
