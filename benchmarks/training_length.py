@@ -16,6 +16,10 @@ and the rerun-noise check of the speed work, from committed accuracy runs on dig
     python benchmarks/accuracy.py --dataset digits --variant rerun-lr --gan '{"loss": "mmd"}' --jobs 2
     # the tables
     python benchmarks/training_length.py          # writes benchmarks/results/training_length_digits.json
+    # mnist5k: today's defaults against the runs before the speed work (its only table)
+    python benchmarks/accuracy.py --dataset mnist5k --per-class 5,10,20,50 --seeds 5 --variant rerun-lr \
+        --conditions real,classical,gan,gan+classical,synthetic --gan '{"loss": "mmd"}' --jobs 2
+    python benchmarks/training_length.py --dataset mnist5k  # writes training_length_mnist5k.json
 
 Two questions, each answered with paired differences (same subset, same seed) and their 95 %
 intervals, in accuracy points:
@@ -167,6 +171,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="digits")
     args = parser.parse_args()
+    if args.dataset != "digits":
+        return defaults_only(args.dataset)
     reference = load(args.dataset, REFERENCE)
     before = {v: load(args.dataset, v) for v in sorted(set(BEFORE.values()))}
     gan = {steps: load(args.dataset, v) for steps, v in GAN_RUNS.items()}
@@ -207,6 +213,31 @@ def main() -> None:
         print(f"\n{name}: after ({out[name]['after']}) vs before")
         for row in out[name]["rows"]:
             _print_noise(row)
+    print(f"\nwritten: {path}")
+
+
+def defaults_only(dataset: str) -> None:
+    """A dataset with no learning-curve runs: today's defaults (`LR_DEFAULTS_RUN`) against the
+    runs before the speed work (`BEFORE`), every condition, in the rerun-noise terms."""
+    after = load(dataset, LR_DEFAULTS_RUN)
+    before = {v: load(dataset, v) for v in sorted(set(BEFORE.values()))}
+    out = {
+        "benchmark": "training_length", "dataset": dataset,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"), "command": "python " + " ".join(sys.argv),
+        "machine": after["machine"],
+        "rerun_noise_defaults": {
+            "after": f"{LR_DEFAULTS_RUN}: today's defaults (the matching network's 800 or 1,200 steps at 3e-4, "
+                     "one thread per cell, classical augmentation on the batch, the channels-last classifier)",
+            "before": BEFORE, "before_machines": {v: r.get("machine") for v, r in before.items()},
+            "wall_seconds": {"after": after.get("wall_seconds"), "cells": len(after["cells"])},
+            "seconds_per_cell": {"after": seconds(after), **{v: seconds(r) for v, r in before.items()}},
+            "rows": noise_table(after, before)},
+    }
+    path = RESULTS / f"training_length_{dataset}.json"
+    path.write_text(json.dumps(finite_json(out), indent=2) + "\n")
+    print(f"rerun_noise_defaults: after ({LR_DEFAULTS_RUN}) vs before")
+    for row in out["rerun_noise_defaults"]["rows"]:
+        _print_noise(row)
     print(f"\nwritten: {path}")
 
 
