@@ -10,10 +10,10 @@ A JSON list of rows, one per (scenario, dataset, setting, condition, baseline, m
      "gain": +0.4, "ci": [-0.3, 1.1], "seeds": 5, "source": "accuracy_mnist5k_gate-filter.json"}
 
 ``gain`` and ``ci`` are paired gains in percentage points (mean over seeds and its 95 % t-interval;
-``ci`` is null with one seed). Few-shot rows come from the committed default variants
-(``accuracy_<dataset>_long.json``: gan+classical; ``accuracy_<dataset>_gate-filter.json``:
-gan-gated), paired with classical by benchmarks/variants.py's rules (the variant's own classical
-cells when it ran them, else the baseline run's, same subsets). Long-tail rows come from
+``ci`` is null with one seed). Few-shot rows (gan+classical and gan-gated) come from the runs the
+README's results table shows (benchmarks/variants.py's ``_headline_run``: today's default's run
+of the condition, else the newest former default's), paired with classical by variants.py's
+rules (the variant's own classical cells when it ran them, else the baseline run's, same subsets). Long-tail rows come from
 ``long_tail_<dataset>.json`` when present: every condition vs the best non-generative condition
 (rows carry ``baseline_condition``, the one chosen by cross-validation, not by the test set) in
 balanced accuracy and in the rarest three classes' recall, and vs ``real`` (plain training).
@@ -30,7 +30,7 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).parent
-FEW_SHOT = {"long": "gan+classical", "gate-filter": "gan-gated"}  # variant -> its headline condition
+FEW_SHOT = ("gan+classical", "gan-gated")  # the few-shot headline conditions, as in the README
 
 
 def _variants():
@@ -51,10 +51,10 @@ def few_shot_rows(results: Path) -> list[dict]:
     datasets = sorted({p.name.split("_")[1] for p in results.glob("accuracy_*_*.json")})
     rows = []
     for dataset in datasets:
-        if not any((results / f"accuracy_{dataset}_{v}.json").is_file() for v in FEW_SHOT):
-            continue
-        for row in variants.collect(dataset)["rows"]:
-            if FEW_SHOT.get(row["variant"]) != row["condition"]:
+        collected = variants.collect(dataset)
+        runs = {cond: variants._headline_run(collected, cond) for cond in FEW_SHOT}
+        for row in collected["rows"]:
+            if runs.get(row["condition"]) != row["variant"]:
                 continue
             gain, ci = _points(row["vs_classical"])
             rows.append({
