@@ -97,13 +97,15 @@ def table(results: dict) -> str:
 BEGIN, END = "<!-- long-tail:begin -->", "<!-- long-tail:end -->"
 
 
-def readme_block(files: list[dict]) -> str:
+def readme_block(files: list[dict], sampling: dict | None = None) -> str:
     """The README's long-tail table: per dataset and ratio, the best non-generative condition
-    (chosen by CV), and the paired gains of the GAN conditions and the gate against it."""
+    (chosen by CV), and the paired gains of the GAN conditions and the gate against it; with
+    ``sampling`` (benchmarks/long_tail_sampling.py's JSON) what balanced GAN batches changed."""
     machines = "; ".join(f"{r['settings']['dataset']}: {r['machine']}, {r['created'][:10]}" for r in files)
     lines = ["Long tail: paired gain in balanced accuracy over the best non-generative condition (chosen by",
              "cross-validation on the training set), points, mean [95 % interval]; in parentheses the same for",
-             f"the rarest three classes' recall. {machines}. `python benchmarks/long_tail.py --readme` writes it.", "",
+             f"the rarest three classes' recall. {machines}. `python benchmarks/long_tail.py --readme` writes it.",
+             *_sampling_note(files, sampling), "",
              "| dataset | ratio | best non-generative | gan-fill+classical | gan-fill+logit-adjusted | lt-gated | seeds |",
              "|---|---|---|---|---|---|---|"]
     for results in files:
@@ -119,6 +121,32 @@ def readme_block(files: list[dict]) -> str:
             lines.append(f"| {dataset} | {ratio:g} | {base} ({100 * row['mean']:.1f} %) | " + " | ".join(cells)
                          + f" | {row['n']} |")
     return "\n".join(lines)
+
+
+def _sampling_note(files: list[dict], sampling: dict | None) -> list[str]:
+    """One sentence: these runs' GAN drew its batches as the default did then, and what today's
+    balanced draw measured for ``gan-fill+classical`` at each dataset's largest ratio."""
+    drew = {(c.get("gan") or {}).get("sampling", "uniform") for r in files for c in r["cells"]}
+    if sampling is None or drew != {"uniform"}:
+        return []
+    gains, below = [], []
+    for t in sampling["datasets"]:
+        rows = [r for r in t["balanced_vs_uniform"] + t["balanced_vs_best_non_generative"]
+                if r["condition"] == "gan-fill+classical" and r["metric"] == "balanced accuracy"]
+        top = max(r["imbalance"] for r in rows)
+        vs_uniform, vs_best = (next(r for r in rows if r["imbalance"] == top and (r["baseline"] == r["condition"]) == same)
+                               for same in (True, False))
+        gains.append(f"{_points(vs_uniform)} ({t['dataset']}, ratio {top:g})")
+        below.append(f"{_points(vs_best)} against `{vs_best['baseline']}`")
+    return ["Their GAN drew its batches uniformly over images. Drawn balanced over classes (the default since 2026-12-06; "
+            f"`benchmarks/long_tail_sampling.py`), `gan-fill+classical` gains {' and '.join(gains)} and stays below "
+            f"the best non-generative condition ({'; '.join(below)})."]
+
+
+def readme_text(results_dir: Path) -> str:
+    """`readme_block` of the committed default runs and, when committed, the sampling pairs."""
+    sampling = results_dir / "sampling_long_tail.json"
+    return readme_block(default_runs(results_dir), json.loads(sampling.read_text()) if sampling.is_file() else None)
 
 
 def default_runs(results_dir: Path) -> list[dict]:
@@ -148,8 +176,7 @@ def main() -> None:
     parser.add_argument("--readme", action="store_true", help="rewrite the README's long-tail block from the committed results")
     args = parser.parse_args()
     if args.readme:
-        grid.fill_readme_block(BEGIN, END, readme_block(default_runs(Path(args.out) if args.out else HERE / "results")),
-                               "long-tail")
+        grid.fill_readme_block(BEGIN, END, readme_text(Path(args.out) if args.out else HERE / "results"), "long-tail")
         return
     if args.table:
         for path in sorted((Path(args.out) if args.out else HERE / "results").glob("long_tail_*.json")):

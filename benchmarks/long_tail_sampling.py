@@ -7,7 +7,7 @@
     python benchmarks/long_tail.py --dataset digits --imbalance 10,20 --conditions gan-fill+classical,gan-fill+logit-adjusted \\
         --variant uniform --gan '{"sampling": "uniform"}' --jobs 2    # the draw before `sampling` existed
     # the same with --dataset mnist5k --imbalance 10,50
-    python benchmarks/long_tail_sampling.py   # writes benchmarks/results/long_tail_sampling.json
+    python benchmarks/long_tail_sampling.py   # writes benchmarks/results/sampling_long_tail.json
 
 Per dataset, ratio and GAN condition, paired over seeds (the same long-tailed training set and
 seed in both runs, checked by the cells' subset hashes), in points, mean [95 % interval]:
@@ -88,7 +88,7 @@ def main() -> None:
         sys.exit("no pair of long_tail_<dataset>_balanced.json and _uniform.json in benchmarks/results")
     out = {"benchmark": "long_tail_sampling", "command": "python benchmarks/long_tail_sampling.py",
            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "datasets": tables}
-    (RESULTS / "long_tail_sampling.json").write_text(json.dumps(finite_json(out), indent=1) + "\n")
+    (RESULTS / "sampling_long_tail.json").write_text(json.dumps(finite_json(out), indent=1) + "\n")
     for t in tables:
         for part in ("balanced_vs_uniform", "balanced_vs_best_non_generative"):
             print(f"\n**{t['dataset']}**, {part.replace('_', ' ')} (points, mean [95 % interval])\n")

@@ -268,9 +268,11 @@ def auto_sampling(config: GANConfig, class_counts: list[int] | None) -> str:
     A uniform draw over images weights class c in the class-conditional MMD (the product
     kernel counts same-class pairs) by about p(c)², and shows it to an adversarial D and G as
     often as p(c): on a long-tailed set of imbalance ratio 50 the rarest class weighs 1/2,500
-    of the largest in G's loss, and G never learns it (measured, benchmarks/long_tail.py: the
-    rarest three classes' recall fell 50 points when G's samples filled them). Drawing the
-    class first gives every class the same weight. With equal counts both draws have the same
+    of the largest in G's loss. Drawing the class first gives every class the same weight.
+    Measured (benchmarks/long_tail_sampling.py, 5 seeds, the long tail's ``gan-fill+classical``,
+    balanced against uniform draws, paired): +7.2 points of balanced accuracy [+5.1, +9.4] and
+    +26.1 of the rarest three classes' recall on mnist5k at ratio 50; on digits +2.5 [+1.0, +3.9]
+    at ratio 20 and +1.5 [+0.1, +2.9] at 10; mnist5k at ratio 10 −0.8 [−2.1, +0.4]. With equal counts both draws have the same
     distribution; ``"uniform"`` is kept there, the stream the runs before this setting drew.
     """
     if config.sampling != "auto":
