@@ -124,10 +124,12 @@ def readme_block(files: list[dict], sampling: dict | None = None) -> str:
 
 
 def _sampling_note(files: list[dict], sampling: dict | None) -> list[str]:
-    """One sentence: these runs' GAN drew its batches as the default did then, and what today's
-    balanced draw measured for ``gan-fill+classical`` at each dataset's largest ratio."""
-    drew = {(c.get("gan") or {}).get("sampling", "uniform") for r in files for c in r["cells"]}
-    if sampling is None or drew != {"uniform"}:
+    """One sentence: which runs' GAN drew its batches uniformly (the default before
+    `GANConfig.sampling`), and what the balanced draw measured for ``gan-fill+classical`` at each
+    dataset's largest ratio."""
+    uniform = [r["settings"]["dataset"] for r in files
+               if {(c.get("gan") or {}).get("sampling", "uniform") for c in r["cells"]} == {"uniform"}]
+    if sampling is None or not uniform:
         return []
     gains, below = [], []
     for t in sampling["datasets"]:
@@ -138,9 +140,10 @@ def _sampling_note(files: list[dict], sampling: dict | None) -> list[str]:
                                for same in (True, False))
         gains.append(f"{_points(vs_uniform)} ({t['dataset']}, ratio {top:g})")
         below.append(f"{_points(vs_best)} against `{vs_best['baseline']}`")
-    return ["Their GAN drew its batches uniformly over images. Drawn balanced over classes (the default since 2026-12-06; "
-            f"`benchmarks/long_tail_sampling.py`), `gan-fill+classical` gains {' and '.join(gains)} and stays below "
-            f"the best non-generative condition ({'; '.join(below)})."]
+    runs = " and ".join(uniform) + (" runs' GANs drew their" if len(uniform) > 1 else " run's GAN drew its")
+    return [f"The {runs} batches uniformly over images. Drawn balanced over classes (the default since "
+            f"2026-12-06; `benchmarks/long_tail_sampling.py`), `gan-fill+classical` gains {' and '.join(gains)} and "
+            f"stays below the best non-generative condition ({'; '.join(below)})."]
 
 
 def readme_text(results_dir: Path) -> str:
