@@ -38,7 +38,8 @@ def compact(results: dict) -> dict:
     for cell in results["cells"]:
         slim = {k: v for k, v in cell.items() if k not in ("gan", "samples", "key")}
         if "gan" in cell:
-            slim["gan"] = {k: cell["gan"][k] for k in ("loss", "steps", "train_seconds", "collapsed") if k in cell["gan"]}
+            slim["gan"] = {k: cell["gan"][k] for k in ("loss", "steps", "sampling", "train_seconds", "collapsed")
+                          if k in cell["gan"]}
         cells.append(slim)
     return {k: v for k, v in results.items() if k != "cells"} | {"cells": cells}
 
