@@ -133,11 +133,12 @@ def _sampling_note(files: list[dict], sampling: dict | None) -> list[str]:
         return []
     gains, below = [], []
     for t in sampling["datasets"]:
-        rows = [r for r in t["balanced_vs_uniform"] + t["balanced_vs_best_non_generative"]
-                if r["condition"] == "gan-fill+classical" and r["metric"] == "balanced accuracy"]
-        top = max(r["imbalance"] for r in rows)
-        vs_uniform, vs_best = (next(r for r in rows if r["imbalance"] == top and (r["baseline"] == r["condition"]) == same)
-                               for same in (True, False))
+        def at_largest_ratio(rows: list[dict]) -> dict:
+            fill = [r for r in rows if r["condition"] == "gan-fill+classical" and r["metric"] == "balanced accuracy"]
+            return max(fill, key=lambda r: r["imbalance"])
+
+        vs_uniform, vs_best = map(at_largest_ratio, (t["balanced_vs_uniform"], t["balanced_vs_best_non_generative"]))
+        top = vs_uniform["imbalance"]
         gains.append(f"{_points(vs_uniform)} ({t['dataset']}, ratio {top:g})")
         below.append(f"{_points(vs_best)} against `{vs_best['baseline']}`")
     runs = " and ".join(uniform) + (" runs' GANs drew their" if len(uniform) > 1 else " run's GAN drew its")

@@ -93,10 +93,8 @@ def main() -> None:
         for part in ("balanced_vs_uniform", "balanced_vs_best_non_generative"):
             print(f"\n**{t['dataset']}**, {part.replace('_', ' ')} (points, mean [95 % interval])\n")
             print("| ratio | condition | baseline | " + " | ".join(METRICS.values()) + " |\n|---|---|---|---|---|")
-            rows = t[part]
-            for row in rows[::2]:
-                rare = next(r for r in rows if r["metric"] == METRICS["rare3_recall"] and r["imbalance"] == row["imbalance"]
-                            and r["condition"] == row["condition"])
+            rows = t[part]  # per (ratio, condition): the METRICS rows in their order
+            for row, rare in zip(rows[::2], rows[1::2], strict=True):
                 print(f"| {row['imbalance']:g} | {row['condition']} | {row['baseline']} | {_points(row)} | {_points(rare)} |")
 
 

@@ -272,8 +272,9 @@ def auto_sampling(config: GANConfig, class_counts: list[int] | None) -> str:
     Measured (benchmarks/long_tail_sampling.py, 5 seeds, the long tail's ``gan-fill+classical``,
     balanced against uniform draws, paired): +7.2 points of balanced accuracy [+5.1, +9.4] and
     +26.1 of the rarest three classes' recall on mnist5k at ratio 50; on digits +2.5 [+1.0, +3.9]
-    at ratio 20 and +1.5 [+0.1, +2.9] at 10; mnist5k at ratio 10 −0.8 [−2.1, +0.4]. With equal counts both draws have the same
-    distribution; ``"uniform"`` is kept there, the stream the runs before this setting drew.
+    at ratio 20 and +1.5 [+0.1, +2.9] at 10; mnist5k at ratio 10 −0.8 [−2.1, +0.4]. With equal
+    counts both draws have the same distribution; ``"uniform"`` is kept there, the stream the
+    runs before this setting drew.
     """
     if config.sampling != "auto":
         return config.sampling
