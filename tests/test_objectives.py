@@ -100,3 +100,37 @@ def test_feature_kernel_is_learned_from_the_training_images_and_pulls_samples_to
     trainer = Trainer(config, 10, (1, 8, 8), torch.device("cpu"))
     trainer.train(x, y, total_steps=3, progress=False)
     assert trainer.objective.feature_net is not None and trainer.step == 3
+
+
+@pytest.mark.parametrize("make", ["hinge", "acgan+freezed", "dagan"])
+def test_a_generator_update_computes_no_discriminator_gradient_and_keeps_its_frozen_layers(make):
+    """D's own gradients are made once per step, by its own update; G's update only flows through
+    D (and restores which of D's layers train, FreezeD's frozen ones included)."""
+    from ganaug.dagan import DAGANConfig
+    from ganaug.models import DAGANGenerator, build_generator
+    from ganaug.training.config import resolve
+    from ganaug.training.objectives import Batches, make_objective
+    from ganaug.training.objectives.pairs import PairObjective
+
+    torch.manual_seed(0)
+    shape, k = (1, 8, 8), 3
+    if make == "dagan":
+        objective = PairObjective(DAGANGenerator(shape, z_dim=4, channels=8), DAGANConfig(batch_size=8, channels=8,
+                                  d_channels=8, diversity_weight=1.0), k, shape)
+    else:
+        options = {"aux_weight": 0.5, "train_layers": "freeze-d", "freeze_d_blocks": 1} if make == "acgan+freezed" else {}
+        config = resolve(GANConfig(loss="hinge", batch_size=8, z_dim=4, g_channels=8, d_channels=8, **options), 30, 64)
+        objective = make_objective(config, build_generator(k, shape, 4, 8), k, shape)
+    critic = objective.discriminator
+    trains = {name: p.requires_grad for name, p in critic.named_parameters()}
+    made = {name: 0 for name, p in critic.named_parameters() if p.requires_grad}
+    for name, p in critic.named_parameters():
+        if p.requires_grad:
+            p.register_hook(lambda grad, name=name: made.__setitem__(name, made[name] + 1))
+    x, y = torch.rand(30, *shape) * 2 - 1, torch.arange(30) % k
+    objective.prepare(x, y)
+    objective.step(Batches(x, y, 8, 4, torch.Generator().manual_seed(0)))
+    assert made and set(made.values()) == {1}
+    assert {name: p.requires_grad for name, p in critic.named_parameters()} == trains
+    if make == "acgan+freezed":
+        assert not all(trains.values())  # the first block stayed frozen through G's update

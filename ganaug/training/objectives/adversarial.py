@@ -19,7 +19,7 @@ from torch.nn.functional import cross_entropy
 from ganaug.models import build_discriminator
 from ganaug.training.diffaugment import diff_augment, parse_policy
 from ganaug.training.losses import get_loss, lecam_penalty
-from ganaug.training.objectives.base import Batches, Objective, Tensor
+from ganaug.training.objectives.base import Batches, Objective, Tensor, frozen
 from ganaug.training.transfer import freeze_layers, trainable
 
 LECAM_DECAY = 0.99  # the moving-average decay of the LeCam anchors, as in the paper
@@ -92,7 +92,8 @@ class AdversarialObjective(Objective):
         saved = self._unroll(batches) if cfg.unrolled_steps > 0 else None
         c = batches.labels()
         fake = self.generator(batches.noise(len(c)), c)
-        d_fake, aux = self.discriminator(diff_augment(fake, self.policy, batches.rng), c, return_aux=True)
+        with frozen(self.discriminator) as critic:
+            d_fake, aux = critic(diff_augment(fake, self.policy, batches.rng), c, return_aux=True)
         loss = self.g_loss_fn(d_fake)
         if aux is not None:
             loss = loss + cfg.aux_weight * cross_entropy(aux, c)

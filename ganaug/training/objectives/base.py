@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 from torch import nn
 
+from ganaug.training import distributed
 from ganaug.training.config import GANConfig
 
 Tensor = torch.Tensor
@@ -55,6 +57,26 @@ class Batches:
 
     def noise(self, n: int) -> Tensor:
         return torch.randn(n, self.z_dim, device=self.x.device, generator=self.rng)
+
+
+@contextmanager
+def frozen(critic: nn.Module) -> Iterator[nn.Module]:
+    """``critic`` (a discriminator) with its trainable weights out of autograd for the block.
+
+    G's update needs gradients through D's input, not D's own: without this, every G step paid
+    for D's weight gradients and threw them away (StyleGAN2-ADA toggles ``requires_grad`` the
+    same way). Yields the network itself, outside any DDP wrapper, so no rank waits to average
+    gradients that are not made; its weights are the same on every rank. Build the graph inside
+    the block; ``backward()`` may run after it.
+    """
+    params = [p for p in critic.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield distributed.unwrap(critic)
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 class Objective(ABC):

@@ -26,7 +26,7 @@ from torch import nn
 from ganaug.models import PairDiscriminator
 from ganaug.training.diffaugment import diff_augment, parse_policy
 from ganaug.training.losses import d_hinge, g_hinge
-from ganaug.training.objectives.base import Batches, Objective, Tensor
+from ganaug.training.objectives.base import Batches, Objective, Tensor, frozen
 
 BETAS = (0.5, 0.999)  # Adam's, for both players, as GANConfig's defaults
 
@@ -177,11 +177,11 @@ class PairObjective(Objective):
     def _anchors(self, batches: Batches) -> Tensor:
         return torch.randint(len(batches.x), (batches.batch_size,), device=batches.x.device, generator=batches.rng)
 
-    def _score(self, x: Tensor, x2: Tensor, rng: torch.Generator) -> Tensor:
-        """D on a pair, after one DiffAugment draw shared by both of its images."""
+    def _score(self, x: Tensor, x2: Tensor, rng: torch.Generator, critic: nn.Module | None = None) -> Tensor:
+        """D (or ``critic``, D frozen) on a pair, after one DiffAugment draw shared by both of its images."""
         pair = diff_augment(torch.cat([x, x2], dim=1), self.policy, rng)  # (B, 2C, H, W)
         first, second = pair.split(x.shape[1], dim=1)
-        return self.discriminator(first, second)
+        return (critic or self.discriminator)(first, second)
 
     def step(self, batches: Batches) -> dict[str, float]:
         rng = batches.rng
@@ -201,7 +201,8 @@ class PairObjective(Objective):
             anchor = anchor[: max(1, len(anchor) // 2)].repeat(2, 1, 1, 1)
         z = batches.noise(len(anchor))
         fake = self.generator(anchor, z)
-        g_loss = g_hinge(self._score(anchor, fake, rng))
+        with frozen(self.discriminator) as critic:
+            g_loss = g_hinge(self._score(anchor, fake, rng, critic))
         logs = {}
         if weight > 0:
             ratio = mode_seeking(fake, z)
