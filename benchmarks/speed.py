@@ -1,7 +1,7 @@
 """How fast ganaug's loops run, against the machine's achievable FLOP/s and a plain PyTorch loop.
 
     python benchmarks/speed.py                                   # every section, 3 repeats each
-    python benchmarks/speed.py --only gan_loop,classifier_step --repeats 5
+    python benchmarks/speed.py --only gan_loop,classifier_step --repeats 5   # replaces those sections
     python benchmarks/speed.py --quick --out /tmp/speed.json     # a smoke run: seconds, numbers meaningless
 
 Sections (every rate with min/median/max over the repeats, and the repeats themselves):
@@ -24,7 +24,8 @@ backward; no elementwise op, no optimiser update), so "% of peak" = counted FLOP
 ``--readme`` rewrites the README's timing sentence (between ``<!-- speed:begin -->`` and
 ``<!-- speed:end -->``) from the committed speed.json and runs nothing.
 
-Writes benchmarks/results/speed.json (--quick: a temporary file unless --out is given, and the JSON
+Writes benchmarks/results/speed.json; with --only, into the one there, whose other sections keep
+their own "measured" (date, machine, command, repeats) (--quick: a temporary file unless --out is given, and the JSON
 says "quick": true). Time it on an otherwise idle machine: anything else running shares the cores.
 rss and demo run the real CLI in subprocesses: on 2 cores about 17 minutes per repeat.
 """
@@ -264,11 +265,17 @@ def _gan_pair(bench: Bench, resolution: str) -> dict[str, Any]:
     PlainGAN(aug, images, labels, bench.device, 0).rate(warm)
     ours, ours_fit, plain = [], [], []
     for repeat in range(bench.repeats):
+        # Which loop goes first alternates, so a machine that speeds up or slows down over the
+        # run (turbo, a neighbour) favours neither.
+        if repeat % 2:
+            plain.append(PlainGAN(aug, images, labels, bench.device, repeat).rate(steps))
         aug, rate, fit_rate = _fit(bench, images, labels, steps, repeat, HINGE)
         ours.append(rate)
         ours_fit.append(fit_rate)
-        plain.append(PlainGAN(aug, images, labels, bench.device, repeat).rate(steps))
+        if not repeat % 2:
+            plain.append(PlainGAN(aug, images, labels, bench.device, repeat).rate(steps))
     flops = _flops(PlainGAN(aug, images, labels, bench.device, 0).step)
+    ours_flops = _objective_flops(aug, images, labels, bench.device)
     ratios = [a / b for a, b in zip(ours, plain, strict=True)]
     cfg = aug.config_
     return {
@@ -279,8 +286,8 @@ def _gan_pair(bench: Bench, resolution: str) -> dict[str, Any]:
         "ganaug_steps_per_s": _stats(ours), "ganaug_fit_steps_per_s": _stats(ours_fit),
         "plain_steps_per_s": _stats(plain), "ratio": _stats(ratios),
         "flops_per_step": flops,
-        "flops_per_step_ganaug_objective": _objective_flops(aug, images, labels, bench.device),
-        "percent_of_peak": {"ganaug": bench.percent(flops, statistics.median(ours)),
+        "flops_per_step_ganaug_objective": ours_flops,
+        "percent_of_peak": {"ganaug": bench.percent(ours_flops, statistics.median(ours)),
                             "plain": bench.percent(flops, statistics.median(plain))},
     }
 
@@ -305,10 +312,12 @@ def gan_loop(bench: Bench) -> dict[str, Any]:
                "update_ema, loss and weight checks, the one monitor pass at the end); ganaug_fit_steps_per_s = "
                "steps / fit() wall time (data checks, network construction too); plain_steps_per_s: PlainGAN, the "
                "same G and D sizes, hinge, Adam, batch size, no EMA (ganaug's ema_decay=0 still runs update_ema, "
-               "as a copy of G's weights every step); ratio = ganaug / plain, paired per repeat; "
+               "as a copy of G's weights every step), D's weight gradients computed in G's update as a naive loop "
+               "does (ganaug's G update leaves them out); ratio = ganaug / plain, paired per repeat, which of the "
+               "two runs first alternating; "
                "flops_per_step counted on the plain step (D step + G step, forward and backward), and "
-               "flops_per_step_ganaug_objective on ganaug's own objective step as a check that both do the same "
-               "work; weights_checked_every: the trainer checks G's weights for NaN every steps // 200 steps "
+               "flops_per_step_ganaug_objective on ganaug's own objective step (fewer: its G update skips D's weight "
+               "gradients); each loop's % of peak counts its own FLOPs; weights_checked_every: the trainer checks G's weights for NaN every steps // 200 steps "
                "(every step at 200 steps; every ~7 in a default-length digits run)",
         **{resolution: _gan_pair(bench, resolution) for resolution in RESOLUTIONS},
         "mmd_8x8": _mmd(bench),
@@ -626,6 +635,7 @@ def readme_sentence(result: dict[str, Any]) -> str:
     if result.get("quick"):
         raise ValueError("a --quick speed.json holds no real timings")
     demo_s, memory = result["sections"]["demo"], result["sections"]["rss"]
+    result = result | demo_s.get("measured", {})  # the demo's own run, when a later --only run added sections
     wall, quick, peak = demo_s["demo"]["wall_seconds"], demo_s["demo_quick"]["wall_seconds"], memory["demo"]
     return (f"`make demo` took {wall['median']:.0f} s (median of {result['repeats']}, {wall['min']:.0f}–{wall['max']:.0f} s; "
             f"`make quick` {quick['median']:.0f} s) after install on {result['machine']}, {result['date']}, the largest "
@@ -710,6 +720,28 @@ def _summary(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+STAMP = ("date", "machine", "command", "repeats", "torch_threads")
+
+
+def merge(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """``before`` (a speed.json) with the sections of ``now`` (an ``--only`` run) replacing its own.
+
+    Sections from before keep when and where they were measured, under ``measured``; the file's
+    top-level stamp is the latest run's. Timings from two runs compare only where both
+    ``measured`` name the same machine, and the same day is safer still.
+    """
+    if before.get("quick"):
+        return now
+    sections = {}
+    for name in SECTIONS:
+        if name in now["sections"]:
+            sections[name] = now["sections"][name]
+        elif name in before.get("sections", {}):
+            old = before["sections"][name]
+            sections[name] = old if "measured" in old else old | {"measured": {k: before.get(k) for k in STAMP}}
+    return now | {"sections": sections}
+
+
 def main() -> None:
     args = _arguments()
     if args.readme:
@@ -734,7 +766,11 @@ def main() -> None:
         if name == "peak_gflops":
             bench.peak = section
         result["sections"][name] = section | {"section_seconds": round(time.perf_counter() - started, 1)}
+    for name in args.sections:  # each section says when and where it was measured
+        result["sections"][name]["measured"] = {k: result[k] for k in STAMP}
     path = Path(args.out)
+    if args.only and not args.quick and path.exists():
+        result = merge(json.loads(path.read_text()), result)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(finite_json(result), indent=2) + "\n")
     print("\n".join([*_summary(result), f"written: {path}" + (" (quick: numbers meaningless)" if args.quick else "")]))
