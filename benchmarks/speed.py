@@ -711,11 +711,11 @@ def _summary(result: dict[str, Any]) -> list[str]:
         lines.append("mixing overhead per real item: " + ", ".join(
             f"{k} {m[k]['overhead_percent_per_real_item']['median']} %" for k in ("mix_loader", "synthetic_mix_dataset")))
     for name, row in s.get("rss", {}).items():
-        if isinstance(row, dict):
+        if isinstance(row, dict) and name != "measured":
             lines.append(f"rss {name}: maxrss {row['maxrss_mib']['median']} MiB, tree sum of peaks "
                          f"{row.get('tree_sum_of_peaks_mib', {}).get('median')} MiB")
     for name, row in s.get("demo", {}).items():
-        if isinstance(row, dict):
+        if isinstance(row, dict) and name != "measured":
             lines.append(f"{name}: {row['wall_seconds']['median']} s")
     return lines
 
