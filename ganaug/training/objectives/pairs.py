@@ -181,7 +181,7 @@ class PairObjective(Objective):
         """D (or ``critic``, D frozen) on a pair, after one DiffAugment draw shared by both of its images."""
         pair = diff_augment(torch.cat([x, x2], dim=1), self.policy, rng)  # (B, 2C, H, W)
         first, second = pair.split(x.shape[1], dim=1)
-        return (critic or self.discriminator)(first, second)
+        return (self.discriminator if critic is None else critic)(first, second)
 
     def step(self, batches: Batches) -> dict[str, float]:
         rng = batches.rng
