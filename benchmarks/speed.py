@@ -11,6 +11,8 @@ Sections (every rate with min/median/max over the repeats, and the repeats thems
                    and 28×28 (500 random images), beside a hand-written eager loop of the same
                    networks in the same process; their ratio; % of peak; the matching network (mmd)
   classifier_step  TorchClassifier("cnn") steps/s at 8×8 and 28×28, without and with BatchAugment
+  compile_step     the classifier's and the matching network G's training step at 28×28, eager vs
+                   torch.compile: steps/s, the first step's seconds, the steps that repay compiling
   cell             one digits evaluation cell at 10/class through run_evaluation: its stage times
   mix_overhead     an epoch of the examples/ CNN over 2,000 real items, plain vs mix_loader vs
                    SyntheticMixDataset (ratio 1)
@@ -63,16 +65,17 @@ from ganaug.evaluation.config import EvalConfig
 from ganaug.evaluation.runner import run_evaluation
 from ganaug.models import build_discriminator, build_generator
 from ganaug.models.classifier import build_network
-from ganaug.training.classifier import TorchClassifier
+from ganaug.training.classifier import TorchClassifier, channels_last
 from ganaug.training.config import GANConfig
+from ganaug.training.losses import conditional_mmd2
 from ganaug.training.objectives import Batches
 from ganaug.training.trainer import Trainer
 from ganaug.utils import finite_json, machine, resolve_device, versions
 
 RESULTS = Path(__file__).parent / "results"
-SECTIONS = ("peak_gflops", "gan_loop", "classifier_step", "cell", "mix_overhead", "rss", "demo")
+SECTIONS = ("peak_gflops", "gan_loop", "classifier_step", "compile_step", "cell", "mix_overhead", "rss", "demo")
 NEEDS_PEAK = ("gan_loop", "classifier_step")  # their "% of peak" divides by peak_gflops
-QUICK_SKIPS = ("rss", "demo")  # run in --quick only when --only names them
+QUICK_SKIPS = ("compile_step", "rss", "demo")  # run in --quick only when --only names them
 RESOLUTIONS = ("8x8", "28x28")
 FULL = {"peak_seconds": 0.5, "gan_steps": 200, "warm_steps": 10, "classifier_steps": 200, "mix_items": 2000,
         "mix_gan_steps": 20, "cell_eval": {}}
@@ -368,6 +371,86 @@ def classifier_step(bench: Bench) -> dict[str, Any]:
     return out
 
 
+# -- 3b. torch.compile -----------------------------------------------------------------------
+def _compile_pair(bench: Bench, build: Callable[[], nn.Module], loss: Callable[[nn.Module], torch.Tensor]) -> dict[str, Any]:
+    """One network's training step (``loss(net)``, backward, Adam) eager and under torch.compile:
+    the first step's seconds (compilation included), then steps/s, the two alternating by repeat."""
+    runs = {}
+    for mode in ("eager", "compiled"):
+        torch.manual_seed(0)
+        net = build().to(bench.device).train()
+        opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+        model = torch.compile(net) if mode == "compiled" else net
+
+        def step(model: nn.Module = model, opt: torch.optim.Optimizer = opt) -> None:
+            value = loss(model)
+            opt.zero_grad(set_to_none=True)
+            value.backward()
+            opt.step()
+
+        started = time.perf_counter()
+        step()
+        _sync(bench.device)
+        runs[mode] = {"step": step, "first_step_seconds": time.perf_counter() - started, "rates": []}
+        for _ in range(bench.size["warm_steps"]):
+            step()
+    steps = bench.size["classifier_steps"]
+    for repeat in range(bench.repeats):
+        for mode in (("eager", "compiled") if repeat % 2 == 0 else ("compiled", "eager")):
+            _sync(bench.device)
+            started = time.perf_counter()
+            for _ in range(steps):
+                runs[mode]["step"]()
+            _sync(bench.device)
+            runs[mode]["rates"].append(steps / (time.perf_counter() - started))
+    eager, compiled = (statistics.median(runs[m]["rates"]) for m in ("eager", "compiled"))
+    saved = 1 / eager - 1 / compiled  # seconds a compiled step saves
+    overhead = runs["compiled"]["first_step_seconds"] - runs["eager"]["first_step_seconds"]
+    return {
+        **{f"{m}_steps_per_s": _stats(runs[m]["rates"]) for m in runs},
+        **{f"{m}_first_step_seconds": round(runs[m]["first_step_seconds"], 2) for m in runs},
+        "speedup": round(compiled / eager, 3),
+        "break_even_steps": math.ceil(overhead / saved) if saved > 0 else None,
+    }
+
+
+def compile_step(bench: Bench) -> dict[str, Any]:
+    """Section 3b: does torch.compile pay for ganaug's networks at a cell's sizes? The classifier
+    (channels-last, as TorchClassifier runs it) and the matching network's G (its MMD loss), 28×28."""
+    images, labels = _images("28x28")
+    x = to_model(images[:64]).to(bench.device)
+    y = torch.as_tensor(labels[:64], dtype=torch.long, device=bench.device)
+    z = torch.randn(64, 64, device=bench.device)
+
+    def classifier() -> nn.Module:
+        return channels_last(build_network("cnn", (28, 28), 10))
+
+    x_last = x.contiguous(memory_format=torch.channels_last)  # the classifier's layout
+
+    def classifier_loss(net: nn.Module) -> torch.Tensor:
+        return cross_entropy(net(x_last), y)
+
+    def generator() -> nn.Module:
+        return build_generator(10, (1, 28, 28), 64, 64)
+
+    def generator_loss(net: nn.Module) -> torch.Tensor:
+        return conditional_mmd2(net(z, y), y, x, y)
+
+    # A cold start, as a fresh machine or a new cell's worker would have it: inductor's on-disk
+    # cache of compiled kernels is empty (a warm one cut the first compiled step 10-fold).
+    with tempfile.TemporaryDirectory() as cache, _environment(TORCHINDUCTOR_CACHE_DIR=cache):
+        torch._dynamo.reset()
+        return {
+            "how": "one training step (forward, loss, backward, Adam) of a freshly built network, eager and "
+                   "torch.compile(network) (default mode, inductor, an empty kernel cache), batch 64; "
+                   "first_step_seconds include compilation; steps/s after warm-up, the two alternating which "
+                   "runs first; break_even_steps: steps after which the compiled network has made up its "
+                   "compilation time (null: it never does)",
+            "classifier_28x28": _compile_pair(bench, classifier, classifier_loss),
+            "mmd_generator_28x28": _compile_pair(bench, generator, generator_loss),
+        }
+
+
 # -- 4. one evaluation cell -------------------------------------------------------------------
 def _cell_breakdown(record: dict[str, Any], wall: float) -> dict[str, Any]:
     gan = float(record["gan"]["train_seconds"])
@@ -652,7 +735,8 @@ def write_readme(path: Path) -> None:
 
 
 # -- the script -------------------------------------------------------------------------------
-MEASURE = {"peak_gflops": peak_gflops, "gan_loop": gan_loop, "classifier_step": classifier_step, "cell": cell,
+MEASURE = {"peak_gflops": peak_gflops, "gan_loop": gan_loop, "classifier_step": classifier_step,
+           "compile_step": compile_step, "cell": cell,
            "mix_overhead": mix_overhead, "rss": rss, "demo": demo}
 
 
@@ -701,6 +785,11 @@ def _summary(result: dict[str, Any]) -> list[str]:
     if "gan_loop" in s:
         m = s["gan_loop"]["mmd_8x8"]
         lines.append(f"MMD 8x8: {m['steps_per_s']['median']} steps/s ({m['percent_of_peak']} % of peak)")
+    for name, row in s.get("compile_step", {}).items():
+        if name.endswith("28x28"):
+            lines.append(f"torch.compile, {name}: {row['speedup']}x steps/s (eager {row['eager_steps_per_s']['median']}), "
+                         f"first step {row['compiled_first_step_seconds']} s vs {row['eager_first_step_seconds']} s, "
+                         f"repaid after {row['break_even_steps']} steps")
     if "cell" in s:
         c = s["cell"]
         parts = ", ".join(f"{k} {v['median']}" for k, v in c["conditions_seconds"].items())
