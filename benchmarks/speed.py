@@ -13,6 +13,8 @@ Sections (every rate with min/median/max over the repeats, and the repeats thems
   classifier_step  TorchClassifier("cnn") steps/s at 8×8 and 28×28, without and with BatchAugment
   compile_step     the classifier's and the matching network G's training step at 28×28, eager vs
                    torch.compile: steps/s, the first step's seconds, the steps that repay compiling
+  inference        sampling G and the classifier's predictions at 28×28, torch.no_grad vs
+                   torch.inference_mode: items/s and their ratio
   cell             one digits evaluation cell at 10/class through run_evaluation: its stage times
   mix_overhead     an epoch of the examples/ CNN over 2,000 real items, plain vs mix_loader vs
                    SyntheticMixDataset (ratio 1)
@@ -73,14 +75,14 @@ from ganaug.training.trainer import Trainer
 from ganaug.utils import finite_json, machine, resolve_device, versions
 
 RESULTS = Path(__file__).parent / "results"
-SECTIONS = ("peak_gflops", "gan_loop", "classifier_step", "compile_step", "cell", "mix_overhead", "rss", "demo")
+SECTIONS = ("peak_gflops", "gan_loop", "classifier_step", "compile_step", "inference", "cell", "mix_overhead", "rss", "demo")
 NEEDS_PEAK = ("gan_loop", "classifier_step")  # their "% of peak" divides by peak_gflops
 QUICK_SKIPS = ("compile_step", "rss", "demo")  # run in --quick only when --only names them
 RESOLUTIONS = ("8x8", "28x28")
 FULL = {"peak_seconds": 0.5, "gan_steps": 200, "warm_steps": 10, "classifier_steps": 200, "mix_items": 2000,
-        "mix_gan_steps": 20, "cell_eval": {}}
+        "mix_gan_steps": 20, "inference_items": 8192, "cell_eval": {}}
 QUICK = {"peak_seconds": 0.05, "gan_steps": 5, "warm_steps": 1, "classifier_steps": 5, "mix_items": 256,
-         "mix_gan_steps": 2, "cell_eval": {"classifier_steps": 10, "feature_steps": 10, "metric_samples": 100}}
+         "mix_gan_steps": 2, "inference_items": 1024, "cell_eval": {"classifier_steps": 10, "feature_steps": 10, "metric_samples": 100}}
 # The adversarial loop with nothing beside D and G: no DiffAugment; ema_decay=0 (update_ema still
 # runs, as a copy of G's weights: GANConfig has no way to switch the EMA off).
 HINGE = {"loss": "hinge", "diffaugment": "", "ema_decay": 0.0}
@@ -451,6 +453,53 @@ def compile_step(bench: Bench) -> dict[str, Any]:
         }
 
 
+# -- 3c. inference_mode ----------------------------------------------------------------------
+def _grad_mode_pair(bench: Bench, work: Callable[[], Any], items: int) -> dict[str, Any]:
+    """``work()`` under torch.no_grad (as ganaug runs it) and under torch.inference_mode:
+    items/s of each, alternating which runs first."""
+    modes = {"no_grad": torch.no_grad, "inference_mode": torch.inference_mode}
+    rates: dict[str, list[float]] = {m: [] for m in modes}
+    for mode in modes.values():  # warm-up
+        with mode():
+            work()
+    for repeat in range(bench.repeats):
+        for name in (list(modes) if repeat % 2 == 0 else list(modes)[::-1]):
+            _sync(bench.device)
+            started = time.perf_counter()
+            with modes[name]():
+                work()
+            _sync(bench.device)
+            rates[name].append(items / (time.perf_counter() - started))
+    return {**{f"{m}_items_per_s": _stats(rates[m], 1) for m in modes},
+            "speedup": round(statistics.median(rates["inference_mode"]) / statistics.median(rates["no_grad"]), 3)}
+
+
+def inference(bench: Bench) -> dict[str, Any]:
+    """Section 3c: does torch.inference_mode pay over torch.no_grad where ganaug draws samples
+    and predicts? The generator at 28x28 (a sampler's batches of 1,024) and the classifier's
+    forward over 28x28 images (TorchClassifier's batches of 1,024, channels-last)."""
+    n = bench.size["inference_items"]
+    torch.manual_seed(0)
+    generator = build_generator(10, (1, 28, 28), 64, 64).to(bench.device).eval()
+    classifier = channels_last(build_network("cnn", (28, 28), 10)).to(bench.device).eval()
+    z = torch.randn(n, 64, device=bench.device)
+    c = torch.arange(n, device=bench.device) % 10
+    x = torch.randn(n, 1, 28, 28, device=bench.device).contiguous(memory_format=torch.channels_last)
+
+    def sample() -> None:
+        for i in range(0, n, 1024):
+            generator(z[i : i + 1024], c[i : i + 1024])
+
+    def predict() -> None:
+        for i in range(0, n, 1024):
+            classifier(x[i : i + 1024]).softmax(dim=1)
+
+    return {"how": f"{n} items in batches of 1,024, the same work under torch.no_grad and torch.inference_mode, "
+                   "alternating which runs first; speedup = median inference_mode rate / median no_grad rate",
+            "generator_sample_28x28": _grad_mode_pair(bench, sample, n),
+            "classifier_predict_28x28": _grad_mode_pair(bench, predict, n)}
+
+
 # -- 4. one evaluation cell -------------------------------------------------------------------
 def _cell_breakdown(record: dict[str, Any], wall: float) -> dict[str, Any]:
     gan = float(record["gan"]["train_seconds"])
@@ -736,7 +785,7 @@ def write_readme(path: Path) -> None:
 
 # -- the script -------------------------------------------------------------------------------
 MEASURE = {"peak_gflops": peak_gflops, "gan_loop": gan_loop, "classifier_step": classifier_step,
-           "compile_step": compile_step, "cell": cell,
+           "compile_step": compile_step, "inference": inference, "cell": cell,
            "mix_overhead": mix_overhead, "rss": rss, "demo": demo}
 
 
@@ -785,6 +834,10 @@ def _summary(result: dict[str, Any]) -> list[str]:
     if "gan_loop" in s:
         m = s["gan_loop"]["mmd_8x8"]
         lines.append(f"MMD 8x8: {m['steps_per_s']['median']} steps/s ({m['percent_of_peak']} % of peak)")
+    for name, row in s.get("inference", {}).items():
+        if name.endswith("28x28"):
+            lines.append(f"inference_mode, {name}: {row['speedup']}x items/s over no_grad "
+                         f"({row['no_grad_items_per_s']['median']} -> {row['inference_mode_items_per_s']['median']})")
     for name, row in s.get("compile_step", {}).items():
         if name.endswith("28x28"):
             lines.append(f"torch.compile, {name}: {row['speedup']}x steps/s (eager {row['eager_steps_per_s']['median']}), "
