@@ -62,13 +62,34 @@ def test_balanced_batches_draw_every_class_alike_and_keep_images_with_their_labe
     y = torch.tensor([0] * 980 + [1] * 15 + [2] * 5)
     x = y.float()[:, None, None, None].expand(-1, 1, 2, 2)  # each image holds its label
     rng = torch.Generator().manual_seed(0)
-    batches = Batches(x, y, batch_size=3000, z_dim=2, rng=rng, balanced=True)
+    batches = Batches(x, y, batch_size=3000, z_dim=2, rng=rng, sampling="balanced")
     images, labels = batches.real()
     assert torch.equal(images[:, 0, 0, 0].long(), labels)  # an image comes with its own label
     assert torch.bincount(labels, minlength=3).min() > 900  # ~1000 each, not 2,940 / 45 / 15
     assert len(torch.unique(images[labels == 2][:, 0, 0, 0])) == 1 and torch.bincount(batches.labels()).min() > 900
     uniform = Batches(x, y, batch_size=3000, z_dim=2, rng=torch.Generator().manual_seed(0)).real()[1]
     assert torch.bincount(uniform, minlength=3)[2] < 50  # the draw balancing replaces
+
+
+def test_grouped_batches_hold_a_few_images_of_each_of_few_classes():
+    # 200 classes of 5 images, batches of 32: a uniform draw almost never holds two images of a
+    # class, which the class-conditional MMD needs; a grouped one holds 8 classes x 4 images.
+    from ganaug.training.objectives.base import Batches
+
+    y = torch.arange(200).repeat_interleave(5)
+    x = y.float()[:, None, None, None].expand(-1, 1, 2, 2)
+    batches = Batches(x, y, batch_size=32, z_dim=2, rng=torch.Generator().manual_seed(0), sampling="grouped")
+    seen = set()
+    for _ in range(50):
+        images, labels = batches.real()
+        assert torch.equal(images[:, 0, 0, 0].long(), labels)
+        classes, counts = torch.unique(labels, return_counts=True)
+        assert len(classes) == 8 and counts.tolist() == [4] * 8
+        seen |= set(classes.tolist())
+        assert torch.unique(batches.labels(), return_counts=True)[1].tolist() == [4] * 8
+    assert len(seen) > 150  # the groups move over the classes
+    few = Batches(x[:10], y[:10], batch_size=32, z_dim=2, rng=torch.Generator().manual_seed(0), sampling="grouped")
+    assert torch.isin(few.real()[1], torch.tensor([0, 1])).all()  # two classes: eight groups among them
 
 
 def test_a_generator_learns_a_rare_class_only_from_balanced_batches():

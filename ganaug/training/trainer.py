@@ -145,8 +145,8 @@ class Trainer:
         self._distribute()
         main = distributed.is_main()
         callbacks = callbacks if main else ()
-        balanced = getattr(self.config, "sampling", "uniform") == "balanced"
-        batches = Batches(x, y, self.config.batch_size, self.config.z_dim, self.rng, balanced=balanced)
+        batches = Batches(x, y, self.config.batch_size, self.config.z_dim, self.rng,
+                          sampling=getattr(self.config, "sampling", "uniform"))
         bar = tqdm(
             total=total_steps, initial=self.step, disable=not (progress and main), desc="GAN", unit="step",
             dynamic_ncols=True, leave=False, mininterval=1.0,

@@ -20,25 +20,41 @@ class Batches:
     """Random batches of the training data and noise, all drawn from one seeded stream.
 
     The trainer owns the data and the stream; an objective asks for what each update needs,
-    so the order of draws (and hence a run) is set by the objective's algorithm alone. With
-    ``balanced`` a batch draws each item's class uniformly, then one of that class's images
-    (`ganaug.training.config.auto_sampling` says why); otherwise each item is any image alike.
+    so the order of draws (and hence a run) is set by the objective's algorithm alone.
+    ``sampling`` is ``"uniform"`` (each item any image alike), ``"balanced"`` (each item's class
+    uniformly, then one of that class's images) or ``"grouped"`` (``batch_size // GROUP``
+    distinct classes, then ``GROUP`` images of each); `ganaug.training.config.auto_sampling`
+    says when each is used and why.
     """
 
+    GROUP = 4
+
     def __init__(self, x: Tensor, y: Tensor, batch_size: int, z_dim: int, rng: torch.Generator,
-                 balanced: bool = False) -> None:
+                 sampling: str = "uniform") -> None:
         self.x, self.y, self.batch_size, self.z_dim, self.rng = x, y, batch_size, z_dim, rng
-        self.balanced = balanced
-        if balanced:  # the images sorted by class, and where each class starts and how many it has
+        self.sampling = sampling
+        if sampling != "uniform":  # the images sorted by class, and where each class starts and how many it has
             self._order = torch.argsort(y, stable=True)
             self._classes, self._counts = torch.unique(y, return_counts=True)
             self._starts = torch.cumsum(self._counts, 0) - self._counts
 
+    def _class_positions(self) -> Tensor:
+        """Positions in ``self._classes`` of one batch's items (``"balanced"`` or ``"grouped"``)."""
+        n, device = self.batch_size, self.y.device
+        if self.sampling == "balanced":
+            return torch.randint(len(self._classes), (n,), device=device, generator=self.rng)
+        n_groups = -(-n // self.GROUP)
+        if n_groups <= len(self._classes):
+            picked = torch.randperm(len(self._classes), device=device, generator=self.rng)[:n_groups]
+        else:  # fewer classes than groups: some class twice
+            picked = torch.randint(len(self._classes), (n_groups,), device=device, generator=self.rng)
+        return picked.repeat_interleave(self.GROUP)[:n]
+
     def _indices(self) -> Tensor:
         n = self.batch_size
-        if not self.balanced:
+        if self.sampling == "uniform":
             return torch.randint(len(self.x), (n,), device=self.x.device, generator=self.rng)
-        k = torch.randint(len(self._classes), (n,), device=self.x.device, generator=self.rng)
+        k = self._class_positions()
         within = (torch.rand(n, device=self.x.device, generator=self.rng) * self._counts[k]).long()
         return self._order[self._starts[k] + within.minimum(self._counts[k] - 1)]
 
@@ -48,11 +64,10 @@ class Batches:
         return self.x[idx], self.y[idx]
 
     def labels(self) -> Tensor:
-        """A batch of class indices drawn like the real batches' (uniformly over classes when
-        ``balanced``)."""
-        if self.balanced:
-            return self._classes[torch.randint(len(self._classes), (self.batch_size,), device=self.y.device,
-                                               generator=self.rng)]
+        """A batch of class indices drawn like the real batches' (uniformly over classes unless
+        ``"uniform"``, in groups when ``"grouped"``)."""
+        if self.sampling != "uniform":
+            return self._classes[self._class_positions()]
         return self.y[torch.randint(len(self.y), (self.batch_size,), device=self.y.device, generator=self.rng)]
 
     def noise(self, n: int) -> Tensor:
