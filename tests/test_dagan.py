@@ -25,7 +25,8 @@ from ganaug import (
 )
 from ganaug.models import DAGANGenerator, PairDiscriminator
 from ganaug.training.checkpoint import save_checkpoint
-from ganaug.training.objectives.pairs import ClassGroups, SamePairs, mode_seeking
+from ganaug.training.losses import mode_seeking
+from ganaug.training.objectives.pairs import ClassGroups, SamePairs
 
 TINY = {"batch_size": 8, "z_dim": 4, "channels": 8, "d_channels": 8, "monitor_every": 10, "device": "cpu"}
 

@@ -134,3 +134,18 @@ def test_a_generator_update_computes_no_discriminator_gradient_and_keeps_its_fro
     assert {name: p.requires_grad for name, p in critic.named_parameters()} == trains
     if make == "acgan+freezed":
         assert not all(trains.values())  # the first block stayed frozen through G's update
+
+
+def test_mode_seeking_makes_an_adversarial_generator_draw_other_images_from_other_noise(digits):
+    # An ACGAN G on many classes of few images may answer every z of a class with one image
+    # (the Omniglot probes did); MSGAN's term charges it for that.
+    def within_class_spread(weight: float) -> float:
+        aug = GANAugmenter(loss="hinge", aux_weight=1.0, diversity_weight=weight, steps=60, batch_size=32,
+                           ema_decay=0.0, verbose=False, seed=0).fit(digits)
+        images = aug.sample(64, labels=3, seed=0)[0].astype(float)
+        return float(images.std(axis=0).mean())
+
+    assert within_class_spread(2.0) > 1.3 * within_class_spread(0.0)  # measured: 43 against 28
+    with pytest.raises(ValueError, match="diversity_weight is a term of an adversarial"):
+        GANConfig(loss="mmd", diversity_weight=1.0)
+    assert GANAugmenter(diversity_weight=1.0, steps=1, batch_size=16, verbose=False).fit(digits).config_.loss == "hinge"

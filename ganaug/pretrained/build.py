@@ -2,6 +2,7 @@
 
     python -m ganaug.pretrained.build --root DIR              # both: omniglot-28 and omniglot-28-dagan
     python -m ganaug.pretrained.build --root DIR --which dagan --head warp --diversity 1
+    python -m ganaug.pretrained.build --root DIR --which gan --gan '{"loss": "hinge", "aux_weight": 1}'
 
 ``DIR`` holds ``images_background_small1.zip`` and ``images_background_small2.zip`` (their union:
 8 alphabets, 242 characters, 4,840 images, read at 28×28). Each model trains with its defaults
@@ -12,6 +13,7 @@ this command, the data, the wall time and the machine.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from datetime import UTC, datetime
@@ -38,14 +40,14 @@ def _provenance(data, seconds: float, device: str) -> dict:
 
 
 def build(which: str, root: str, out: Path, device: str, steps: int | None, loss: str | None = None,
-          dagan_options: dict | None = None) -> Path:
+          dagan_options: dict | None = None, gan_options: dict | None = None) -> Path:
     from ganaug.augmenter import GANAugmenter
     from ganaug.dagan import DAGANAugmenter
 
     data = load_dataset("omniglot", root=root, train=None, image_size=SIZE)
     started = time.perf_counter()
     if which == "gan":
-        options = ({"steps": steps} if steps else {}) | ({"loss": loss} if loss else {})
+        options = (gan_options or {}) | ({"steps": steps} if steps else {}) | ({"loss": loss} if loss else {})
         model = GANAugmenter(seed=0, device=device, verbose=True, **options).fit(data)
     else:
         options = ({"steps": steps} if steps else {}) | (dagan_options or {})
@@ -64,6 +66,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(FOLDER), help="where the checkpoints go (default: the package)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: each model's own)")
     parser.add_argument("--loss", default=None, help="the class-conditional GAN's objective (default: auto)")
+    parser.add_argument("--gan", type=json.loads, default={},
+                        help="the class-conditional GAN's settings as JSON, GANAugmenter's keywords (default: {})")
     parser.add_argument("--head", choices=("image", "warp"), default="image",
                         help="the DAGAN's output: the variant's pixels, or a deformation of the input (default: image)")
     parser.add_argument("--diversity", type=float, default=0.0, help="the DAGAN's mode-seeking weight (default: 0)")
@@ -73,7 +77,7 @@ def main() -> None:
         if which not in NAMES:
             parser.error(f"--which takes gan and/or dagan, got {which!r}")
         build(which, args.root, Path(args.out), args.device, args.steps, args.loss,
-              {"head": args.head, "diversity_weight": args.diversity})
+              {"head": args.head, "diversity_weight": args.diversity}, args.gan)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ CONDITIONING = ("label", "per-class")
 # D's convolutions (FreezeD, Mo et al. 2020).
 TRAIN_LAYERS = ("all", "embeddings+norms", "freeze-d")
 # How the trainer draws real batches: over images, or a class first and then one of its images.
-SAMPLING = ("auto", "uniform", "balanced")
+SAMPLING = ("auto", "uniform", "balanced", "grouped")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class GANConfig:
     players; ``r1_gamma`` > 0 adds the R1 gradient penalty on real images;
     ``lecam_weight`` > 0 adds LeCam regularisation (Tseng et al., 2021: D's outputs are pulled
     towards moving averages of each other, which steadies D when data are few);
+    ``diversity_weight`` > 0 adds MSGAN's mode-seeking term to an adversarial G's loss (two
+    noises per class, charged when they give the same image: the remedy for a G that ignores
+    its noise, as ACGAN's does on many classes of few images);
     ``unrolled_steps`` = k > 0 lets G answer a discriminator looked k updates ahead
     (Metz et al., a remedy for mode collapse). ``loss="mmd"`` trains G alone by moment
     matching (a generative matching network) and ignores every D setting;
@@ -47,7 +50,9 @@ class GANConfig:
     ``"freeze-d"`` (the first ``freeze_d_blocks`` of D's convolutions fixed; None: half of them).
     ``sampling`` is how real batches are drawn: ``"uniform"`` over the images (each class as
     often as the data hold it), ``"balanced"`` a class uniformly, then one of its images, so
-    every class trains G alike; ``"auto"`` resolves to ``"balanced"`` when the class counts
+    every class trains G alike; ``"grouped"`` draws ``batch_size // 4`` distinct classes, then
+    4 images of each (with hundreds of classes a uniform batch seldom holds two images of one class,
+    which the class-conditional MMD needs to see a class's spread); ``"auto"`` resolves to ``"balanced"`` when the class counts
     differ and to ``"uniform"`` when they are equal (see `auto_sampling`).
     """
 
@@ -71,6 +76,7 @@ class GANConfig:
     lecam_weight: float = 0.0
     unrolled_steps: int = 0
     mmd_feature_weight: float = 0.0
+    diversity_weight: float = 0.0
     monitor_every: int = 250
     seed: int = 0
     train_layers: str = "all"
@@ -90,6 +96,8 @@ class GANConfig:
             raise ValueError(f"mmd_feature_weight needs loss='mmd' (or 'auto'); got loss={self.loss!r}")
         if self.mmd_feature_weight > 0 and self.loss == "auto" and _wants_d(self):
             raise ValueError("mmd_feature_weight asks for the matching network and a D-side option for an adversarial GAN: set only one")
+        if self.diversity_weight > 0 and self.loss == "mmd":
+            raise ValueError("diversity_weight is a term of an adversarial G's loss; loss='mmd' has none")
         _check_train_layers(self)
         if self.sampling not in SAMPLING:
             raise ValueError(f"unknown sampling {self.sampling!r}; choose one of {', '.join(SAMPLING)}")
@@ -129,7 +137,7 @@ _INT_MIN = {"steps": 1, "batch_size": 2, "z_dim": 1, "g_channels": 1, "d_channel
             "unrolled_steps": 0, "monitor_every": 1, "seed": 0, "freeze_d_blocks": 0}
 _POSITIVE = ("lr_g", "lr_d")
 _FRACTION = ("beta1", "beta2", "ema_decay")  # in [0, 1)
-_WEIGHT = ("aux_weight", "r1_gamma", "lecam_weight", "mmd_feature_weight")  # >= 0
+_WEIGHT = ("aux_weight", "r1_gamma", "lecam_weight", "mmd_feature_weight", "diversity_weight")  # >= 0
 
 
 def _check_ranges(config: GANConfig) -> None:
@@ -246,6 +254,7 @@ def _wants_d(config: GANConfig) -> bool:
     return (
         config.minibatch_std or config.aux_weight > 0 or config.r1_gamma > 0
         or config.lecam_weight > 0 or config.unrolled_steps > 0 or config.train_layers == "freeze-d"
+        or config.diversity_weight > 0
     )
 
 

@@ -89,3 +89,13 @@ def get_loss(name: str) -> tuple[Callable[[Tensor, Tensor], Tensor], Callable[[T
         return LOSSES[name]
     except KeyError:
         raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None
+
+
+def mode_seeking(fake: Tensor, z: Tensor, eps: float = 1e-5) -> Tensor:
+    """MSGAN's term (Mao et al., 2019) for a batch whose two halves are G's images of the same
+    inputs (classes, or images for the DAGAN) from other noise: ``mean|z1 - z2| /
+    mean|G(·, z1) - G(·, z2)|`` (per pair, then averaged), to minimise: large when G ignores z."""
+    half = len(fake) // 2
+    image_gap = (fake[:half] - fake[half: 2 * half]).abs().flatten(1).mean(1)
+    noise_gap = (z[:half] - z[half: 2 * half]).abs().mean(1)
+    return (noise_gap / (image_gap + eps)).mean()

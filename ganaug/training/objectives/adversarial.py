@@ -3,7 +3,8 @@
 Losses (minimax, non-saturating, hinge) come from `ganaug.training.losses`; the remedies for
 few data and mode collapse are options of the same game: DiffAugment on both players' inputs,
 R1 (a gradient penalty on real images), LeCam (D's outputs pulled towards moving anchors),
-ACGAN (an auxiliary class loss) and first-order unrolled D (G answers a D looked k updates
+ACGAN (an auxiliary class loss), MSGAN's mode seeking (G charged when two noises give one image)
+and first-order unrolled D (G answers a D looked k updates
 ahead).
 """
 
@@ -18,7 +19,7 @@ from torch.nn.functional import cross_entropy
 
 from ganaug.models import build_discriminator
 from ganaug.training.diffaugment import diff_augment, parse_policy
-from ganaug.training.losses import get_loss, lecam_penalty
+from ganaug.training.losses import get_loss, lecam_penalty, mode_seeking
 from ganaug.training.objectives.base import Batches, Objective, Tensor, frozen
 from ganaug.training.transfer import freeze_layers, trainable
 
@@ -91,12 +92,17 @@ class AdversarialObjective(Objective):
         cfg = self.config
         saved = self._unroll(batches) if cfg.unrolled_steps > 0 else None
         c = batches.labels()
-        fake = self.generator(batches.noise(len(c)), c)
+        if cfg.diversity_weight > 0:  # two images of each of half the labels, from two noises
+            c = c[: max(1, len(c) // 2)].repeat(2)
+        z = batches.noise(len(c))
+        fake = self.generator(z, c)
         with frozen(self.discriminator) as critic:
             d_fake, aux = critic(diff_augment(fake, self.policy, batches.rng), c, return_aux=True)
         loss = self.g_loss_fn(d_fake)
         if aux is not None:
             loss = loss + cfg.aux_weight * cross_entropy(aux, c)
+        if cfg.diversity_weight > 0:
+            loss = loss + cfg.diversity_weight * mode_seeking(fake, z)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()

@@ -25,7 +25,7 @@ from torch import nn
 
 from ganaug.models import PairDiscriminator
 from ganaug.training.diffaugment import diff_augment, parse_policy
-from ganaug.training.losses import d_hinge, g_hinge
+from ganaug.training.losses import d_hinge, g_hinge, mode_seeking
 from ganaug.training.objectives.base import Batches, Objective, Tensor, frozen
 
 BETAS = (0.5, 0.999)  # Adam's, for both players, as GANConfig's defaults
@@ -94,15 +94,6 @@ class DAGANConfig:
         if unknown:
             raise ValueError(f"unknown DAGANConfig field(s): {', '.join(unknown)}")
         return cls(**values)
-
-
-def mode_seeking(fake: Tensor, z: Tensor, eps: float = 1e-5) -> Tensor:
-    """MSGAN's term for a batch whose two halves are variants of the same inputs from other noise:
-    ``mean|z1 - z2| / mean|G(x, z1) - G(x, z2)|`` (per pair, then averaged), to minimise."""
-    half = len(fake) // 2
-    image_gap = (fake[:half] - fake[half: 2 * half]).abs().flatten(1).mean(1)
-    noise_gap = (z[:half] - z[half: 2 * half]).abs().mean(1)
-    return (noise_gap / (image_gap + eps)).mean()
 
 
 class ClassGroups:
