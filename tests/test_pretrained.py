@@ -61,3 +61,20 @@ def test_the_shipped_dagan_loads_offline_and_varies_a_new_class():
     a, b = dagan.augment(np.stack([digit, digit]), seed=0)
     assert a.shape == (28, 28) and a.dtype == np.uint8 and not np.array_equal(a, b)
     assert not np.array_equal(a, digit)
+
+
+def test_the_shipped_class_conditional_gan_loads_offline_and_draws_each_character_several_ways():
+    """The package's own ``omniglot-28`` (package data, no download): it loads by name, says how
+    it was made, stays small, and draws 28×28 images of a character it is asked for, not one
+    image per character whatever the noise (its first builds did)."""
+    assert "omniglot-28" in pretrained.available()
+    path = pretrained.path_of("omniglot-28")
+    assert path.stat().st_size + path.with_suffix(".json").stat().st_size <= 10 * 2**20
+    gan = GANAugmenter.from_pretrained("omniglot-28", device="cpu")
+    made = gan.provenance_
+    assert made["command"].startswith("python -m ganaug.pretrained.build") and made["data"]["n_classes"] == 242
+    assert len(gan.classes_) == 242 and gan.config_.diversity_weight > 0
+    images, labels = gan.sample(16, labels=gan.classes_[7], seed=0)
+    assert images.shape == (16, 28, 28) and images.dtype == np.uint8 and (labels == gan.classes_[7]).all()
+    assert images.astype(float).std(axis=0).mean() > 5  # the noise matters (a collapsed G: 0)
+    assert not np.array_equal(images, gan.sample(16, labels=gan.classes_[8], seed=0)[0])
