@@ -90,7 +90,7 @@ SCHEMA = "ganaug-results/1"
 # config.json), so the two names differ.
 CONFIG_FILE = "eval_config.json"
 # GANConfig fields added after evaluation runs existed, with their defaults (see cell_key).
-LATER_GAN_FIELDS = {"train_layers": "all", "freeze_d_blocks": None}
+LATER_GAN_FIELDS = {"train_layers": "all", "freeze_d_blocks": None, "diversity_weight": 0.0}
 
 
 # The classifiers' standing budget, and the one measured to do as well on small subsets.
