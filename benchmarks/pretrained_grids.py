@@ -85,7 +85,7 @@ def _gan_quality(gan: GANAugmenter, data, seed: int = 0) -> dict:
     judge = TorchClassifier("cnn", steps=JUDGE_STEPS, seed=seed, device="cpu").fit(images[~held], targets[~held])
     samples, labels = gan.sample(10 * len(gan.classes_), labels=np.repeat(gan.classes_, 10), seed=seed)
     return {
-        "benchmark": "pretrained_quality", "model": "omniglot-28", "provenance": gan.provenance_,
+        "benchmark": "pretrained_quality", "model": "omniglot-28", "provenance": getattr(gan, "provenance_", None),
         "judge": {"network": "cnn", "steps": JUDGE_STEPS, "seed": seed, "trained_on": "15 of 20 drawings per character",
                   "accuracy_on_held_out_real": round(judge.score(images[held], targets[held]), 4)},
         "label_consistency": round(judge.score(samples, labels), 4), "chance": round(1 / len(gan.classes_), 4),

@@ -23,8 +23,8 @@ class Batches:
     so the order of draws (and hence a run) is set by the objective's algorithm alone.
     ``sampling`` is ``"uniform"`` (each item any image alike), ``"balanced"`` (each item's class
     uniformly, then one of that class's images) or ``"grouped"`` (``batch_size // GROUP``
-    distinct classes, then ``GROUP`` images of each); `ganaug.training.config.auto_sampling`
-    says when each is used and why.
+    distinct classes, then ``GROUP`` images of each, drawn with replacement); `GANConfig` says
+    when each helps, `ganaug.training.config.auto_sampling` which one ``"auto"`` picks.
     """
 
     GROUP = 4
