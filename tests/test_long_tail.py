@@ -223,6 +223,21 @@ def test_gan_fill_fills_every_class_and_the_stacked_prior_is_the_mixed_sets(digi
     assert (np.bincount(ros.targets) == np.bincount(train.targets).max()).all()
 
 
+def test_ros_with_a_capped_fill_balances_and_never_makes_a_class_mostly_synthetic(digits):
+    from ganaug.augmenter import GANAugmenter
+    from ganaug.evaluation.imbalanced import capped_fill
+
+    assert capped_fill(np.repeat([0, 1, 2], [10, 6, 2])).tolist() == [0, 4, 2]  # min(n_c, 10 - n_c)
+    train = long_tail(digits, 20, seed=0)
+    aug = GANAugmenter(steps=2, batch_size=16, verbose=False).fit(train)
+    mixed = conditions.condition_dataset("ros+gan-fill+classical", conditions.Cell(20.0, 0, train, aug, 0), EvalConfig(**TINY_LT))
+    counts = np.bincount(train.targets)
+    assert (np.bincount(mixed.targets) == counts.max()).all()  # balanced, like ROS
+    synthetic = np.bincount(mixed.targets[mixed.synthetic_mask], minlength=len(counts))
+    assert (synthetic <= counts).all() and synthetic[counts.argmin()] == counts.min()  # one per real item, at most
+    assert synthetic[counts.argmax()] == 0 and synthetic.sum() > 0
+
+
 def test_the_gate_uses_fold_gans_that_never_saw_their_validation_fold(monkeypatch, digits):
     train = long_tail(digits, 10, seed=0)
     gans, calls = [], []

@@ -27,6 +27,7 @@ from ganaug.evaluation.classifiers import sklearn_classifier
 from ganaug.evaluation.config import GAN_CONDITIONS, NON_GENERATIVE, EvalConfig
 from ganaug.evaluation.gating import choose_condition, choose_ratio, cross_validate
 from ganaug.evaluation.imbalanced import (
+    capped_fill,
     fill_ratio,
     oversample_positions,
     rarest_classes,
@@ -303,11 +304,16 @@ LONG_TAIL_TRAINING: dict[str, dict[str, Any]] = {
     # dataset's targets, real and synthetic.
     "gan-fill+logit-adjusted": {"logit_adjust": 1.0},
     "smote+classical": {},
+    "ros+gan-fill+classical": {},
 }
 # Share of each class's gap to the largest class that synthetic images fill. A full fill leaves
 # a balanced mixed set, whose uniform prior would make logit adjustment a no-op; so the stacked
 # condition fills half (water-filling: the rarest classes first) and its loss corrects the rest.
 FILL = {"gan-fill+classical": 1.0, "gan-fill+logit-adjusted": 0.5}
+# Synthetic items per real item of a class, at most, where random oversampling balances the set
+# and GAN samples take the place of some of its repeats: a full fill makes up to 98 % of a rare
+# class synthetic (mnist5k, ratio 50), and its recall fell with that share.
+ROS_FILL_CAP = {"ros+gan-fill+classical": 1.0}
 
 
 def _long_tail_dataset(cond: str, cell: Cell, plain: ToModelInput) -> Dataset:
@@ -315,6 +321,13 @@ def _long_tail_dataset(cond: str, cell: Cell, plain: ToModelInput) -> Dataset:
     data = cell.subset
     if cond == "ros+classical":
         return _ArrayItems(data.subset(oversample_positions(data.targets, cell.seed)), plain)
+    if cond in ROS_FILL_CAP:
+        synthetic = capped_fill(data.targets, ROS_FILL_CAP[cond])
+        top = int(np.bincount(data.targets).max())
+        real = data.subset(oversample_positions(data.targets, cell.seed, counts=top - synthetic))
+        # Balancing water-fills each class's gap to the largest, which is its capped share.
+        ratio = int(synthetic.sum()) / len(real)
+        return SyntheticMixDataset(real, cell.augmenter, ratio, transform=plain, seed=cell.seed, balance=True)
     if cond in FILL:
         ratio = fill_ratio(data.targets, FILL[cond])
         return SyntheticMixDataset(data, cell.augmenter, ratio, transform=plain, seed=cell.seed, balance=True)

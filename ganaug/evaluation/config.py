@@ -38,6 +38,8 @@ CONDITION_INFO |= {
     "logit-adjusted+classical": "logit-adjusted loss (Menon et al. 2007.07314), tau = 1, the training prior",
     "gan-fill+classical": "GAN samples fill every class up to the largest class's count",
     "gan-fill+logit-adjusted": "GAN samples fill half of each class's gap (rarest first), logit adjustment the rest",
+    "ros+gan-fill+classical": "random oversampling to the largest class's count, GAN samples in place of repeats "
+                              "(at most one per real item of the class)",
     "smote+classical": "SMOTE on pixels (imbalanced-learn, the optional extra ganaug[imbalanced])",
     "gan-fill-filtered+logit-adjusted": "gan-fill+logit-adjusted with samples a judge trained on the real set doubts redrawn",
     "lt-gated": "the never-worse gate: the non-generative conditions and gan-fill+classical, chosen by CV",
@@ -45,9 +47,10 @@ CONDITION_INFO |= {
 # Without a GAN: the candidates for the "best-non-generative" baseline of a long-tail run.
 NON_GENERATIVE = ("real", "classical", "ros+classical", "reweight+classical", "logit-adjusted+classical")
 LONG_TAIL_CONDITIONS = (*NON_GENERATIVE, "gan-fill+classical", "gan-fill+logit-adjusted", "lt-gated")
-LONG_TAIL_OPTIONAL = ("smote+classical", "gan-fill-filtered+logit-adjusted")
+LONG_TAIL_OPTIONAL = ("smote+classical", "gan-fill-filtered+logit-adjusted", "ros+gan-fill+classical")
 GAN_CONDITIONS = {"gan", "gan+classical", "synthetic", *OPTIONAL_CONDITIONS, "gan-fill+classical",
-                  "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan", "gan-fill-filtered+logit-adjusted"}
+                  "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan", "gan-fill-filtered+logit-adjusted",
+                  "ros+gan-fill+classical"}
 # The transfer scenario's conditions (issue 18): generators and a classifier pretrained on
 # *other* classes (the source), against the same CNN pretrained on that source.
 CONDITION_INFO |= {
@@ -71,7 +74,7 @@ TRANSFER_CONDITIONS = (
 GENERATOR_OF = {
     **{c: "gan" for c in ("gan", "gan+classical", "synthetic", "gan-gated", "gan-filtered", "gan-fill+classical",
                           "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan",
-                          "gan-fill-filtered+logit-adjusted")},
+                          "gan-fill-filtered+logit-adjusted", "ros+gan-fill+classical")},
     **{c: "dagan" for c in ("dagan+classical", "pretrained-classifier+dagan", "synthetic-dagan", "transfer-gated")},
     **{c: "finetuned" for c in ("finetuned+classical", "pretrained-classifier+finetuned", "synthetic-finetuned")},
 }

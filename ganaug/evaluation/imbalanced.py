@@ -11,16 +11,17 @@ SMOTE_MISSING = (
 )
 
 
-def oversample_positions(targets: np.ndarray, seed: int) -> np.ndarray:
-    """Positions that bring every class up to the largest class's count: each item repeated as
-    often as fits, the remainder drawn without replacement (seeded)."""
+def oversample_positions(targets: np.ndarray, seed: int, counts: np.ndarray | None = None) -> np.ndarray:
+    """Positions that bring every class up to the largest class's count (or to ``counts[c]``,
+    indexed by class, where given): each item repeated as often as fits, the remainder drawn
+    without replacement (seeded)."""
     targets = np.asarray(targets)
     rng = np.random.default_rng(seed)
     top = int(np.bincount(targets).max())
     out = []
     for c in np.unique(targets):
         pos = np.flatnonzero(targets == c)
-        whole, rest = divmod(top, len(pos))
+        whole, rest = divmod(top if counts is None else int(counts[c]), len(pos))
         out += [np.tile(pos, whole), rng.choice(pos, rest, replace=False)]
     return np.sort(np.concatenate(out))
 
@@ -33,6 +34,14 @@ def fill_ratio(targets: np.ndarray, share: float = 1.0) -> float:
     counts = counts[counts > 0]
     gap = int(round(share * int(np.sum(counts.max() - counts))))
     return gap / int(counts.sum())
+
+
+def capped_fill(targets: np.ndarray, cap: float = 1.0) -> np.ndarray:
+    """Synthetic items per class (indexed by class) when random oversampling balances the set
+    and synthetic items take the place of some repeats: ``min(cap × n_c, largest − n_c)``, so a
+    class's synthetic items never outnumber ``cap`` times its real ones."""
+    counts = np.bincount(np.asarray(targets))
+    return np.minimum(np.floor(cap * counts), counts.max() - counts).astype(np.int64) * (counts > 0)
 
 
 def rarest_classes(targets: np.ndarray, n_classes: int, k: int = 3) -> np.ndarray:
