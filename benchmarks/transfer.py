@@ -44,7 +44,8 @@ def config_from(args: argparse.Namespace, split: int | None) -> EvalConfig:
     common = dict(scenario="transfer", source="omniglot", seeds=args.seed_list or tuple(range(args.seeds)),
                   conditions=tuple(args.conditions.split(",")), classifier_steps=args.classifier_steps,
                   ratio=args.ratio, gan=gan, dagan_diversity=args.dagan_diversity,
-                  dagan_head=args.dagan_head, metrics=not args.no_metrics, device=args.device)
+                  dagan_head=args.dagan_head, metrics=not args.no_metrics, device=args.device,
+                  source_gan=GANConfig.from_dict(GANConfig().to_dict() | json.loads(args.source_gan)) if args.source_gan else None)
     if split is not None:
         return EvalConfig(dataset="omniglot", root=args.root, target_groups=SPLITS[split],
                           per_class=tuple(int(v) for v in (args.per_class or "5").split(",")), **common)
@@ -142,6 +143,8 @@ def main() -> None:
     parser.add_argument("--ratio", type=float, default=1.0)
     parser.add_argument("--steps", type=int, default=None, help="GAN steps (default: sized from the data)")
     parser.add_argument("--gan", default="{}", help="JSON of GANConfig fields to override")
+    parser.add_argument("--source-gan", default=None,
+                        help="JSON of the source GAN's GANConfig fields (default: --gan's, which then trains both)")
     parser.add_argument("--dagan-diversity", type=float, default=0.0, help="the source DAGAN's mode-seeking weight")
     parser.add_argument("--dagan-head", choices=("image", "warp"), default="image",
                         help="the source DAGAN's output: pixels (image) or a deformation of the input (warp)")

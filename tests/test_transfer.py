@@ -111,6 +111,22 @@ def test_other_scenarios_refuse_a_source():
         EvalConfig(dagan_head="warp")
 
 
+def test_the_source_gan_trains_by_its_own_settings_and_the_fine_tune_by_gans(omniglot_root, tmp_path):
+    base = tiny(dataset="digits", source="omniglot", source_root=str(omniglot_root), seeds=(0,),
+                conditions=("classical", "finetuned+classical"), gan=GANConfig(loss="mmd", steps=3, batch_size=8))
+    recipe = GANConfig(loss="hinge", sampling="grouped", aux_weight=1.0, steps=5, batch_size=8, monitor_every=100)
+    config = dataclasses.replace(base, source_gan=recipe)
+    assert config.cell_key("d") != base.cell_key("d")  # another source GAN, other cells
+    splits = transfer.prepare(config)
+    assert splits.models.gan.config_.loss == "hinge" and splits.models.gan.n_steps_ == 5
+    tuned = transfer.generators(splits, transfer.draw(splits, 2, 0)[0], config, 0)["finetuned"]
+    assert tuned.config_.loss == "mmd" and tuned.n_steps_ == 3
+    results = run_evaluation(config, tmp_path, progress=False)
+    assert results["settings"]["source_gan"]["sampling"] == "grouped"
+    with pytest.raises(ValueError, match="belong to the transfer scenario"):
+        EvalConfig(source_gan=recipe)
+
+
 @pytest.mark.parametrize("setting, attribute, value", [
     ("dagan_diversity", "diversity_weight", 0.5), ("dagan_head", "head", "warp")])
 def test_the_source_dagans_settings_are_trained_recorded_and_keyed(omniglot_root, setting, attribute, value):

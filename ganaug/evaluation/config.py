@@ -139,6 +139,9 @@ class EvalConfig:
     the target; the source is the other groups. ``dagan_diversity`` is the source DAGAN's
     mode-seeking weight (`ganaug.training.DAGANConfig.diversity_weight`), ``dagan_head`` its
     generator's output (``"image"``, or ``"warp"``: a deformation of the input image).
+    ``source_gan`` is the source GAN's settings where they differ from the fine-tune's
+    (``gan``): a recipe for the source's many classes (say, grouped batches and an ACGAN head),
+    and a short fine-tune on the target's few images. None: ``gan`` trains both.
 
     ``classifier_steps=None`` sizes a few-shot cell's classifier training from its subset
     (`auto_classifier_steps`; the cell records the number); every condition of a cell trains
@@ -173,6 +176,7 @@ class EvalConfig:
     target_groups: tuple[str, ...] = ()
     dagan_diversity: float = 0.0
     dagan_head: str = "image"
+    source_gan: GANConfig | None = None
 
     def __post_init__(self) -> None:
         if self.classifier_steps is not None:
@@ -199,9 +203,10 @@ class EvalConfig:
             )
         if self.scenario == "transfer":
             _check_transfer(self)
-        elif self.source is not None or self.target_groups or self.dagan_diversity or self.dagan_head != "image":
-            raise ValueError(f"source, target_groups, dagan_diversity and dagan_head belong to the transfer scenario, "
-                             f"not {self.scenario}")
+        elif (self.source is not None or self.target_groups or self.dagan_diversity or self.dagan_head != "image"
+              or self.source_gan is not None):
+            raise ValueError(f"source, target_groups, dagan_diversity, dagan_head and source_gan belong to the transfer "
+                             f"scenario, not {self.scenario}")
         if self.scenario == "long-tail" and self.classifier not in ("cnn", "mlp"):
             raise ValueError(f"the long-tail conditions train a torch classifier (cnn or mlp), not {self.classifier}")
         if any(not r >= 1 for r in self.imbalance):
@@ -228,6 +233,7 @@ class EvalConfig:
             # Settings (eval_config.json, results, cell keys) of the other scenarios stay as
             # they were before transfer existed.
             del out["source"], out["source_root"], out["target_groups"], out["dagan_diversity"], out["dagan_head"]
+            del out["source_gan"]
         if self.scenario == "few-shot":
             # Few-shot settings stay as they were before scenarios had a name: an omitted
             # scenario reads as few-shot.
@@ -254,6 +260,8 @@ class EvalConfig:
             del keep["gan"]["sampling"]
         if keep.get("dagan_head") == "image":  # likewise the DAGAN's head, added after the first transfer runs
             del keep["dagan_head"]
+        if "source_gan" in keep and keep["source_gan"] is None:  # and the source GAN's own settings
+            del keep["source_gan"]
         keep |= {"data": data, "schema": SCHEMA}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -273,5 +281,7 @@ def _check_transfer(config: EvalConfig) -> None:
         raise ValueError(f"dagan_diversity must be a number >= 0, got {config.dagan_diversity!r}")
     if config.dagan_head not in ("image", "warp"):
         raise ValueError(f"dagan_head must be 'image' or 'warp', got {config.dagan_head!r}")
+    if config.source_gan is not None and not isinstance(config.source_gan, GANConfig):
+        raise ValueError(f"source_gan must be a GANConfig or None, got {type(config.source_gan).__name__}")
     if config.classifier not in ("cnn", "mlp"):
         raise ValueError(f"the transfer conditions fine-tune a torch classifier (cnn or mlp), not {config.classifier}")

@@ -73,7 +73,7 @@ def train_source_models(source: ArrayDataset, config: EvalConfig, needs: set[str
 
         models.classifier, models.keys["classifier"] = cached_extractor(key, fit, config.device, kind="source"), key
     if "gan" in needs:
-        gan = dataclasses.replace(config.gan, seed=SOURCE_SEED)
+        gan = dataclasses.replace(config.source_gan or config.gan, seed=SOURCE_SEED)
         key = _key(fingerprint, "gan", gan.to_dict(), config.device)
         models.gan, models.keys["gan"] = _cached_gan(key, gan, source, config.device, say, progress), key
     if "dagan" in needs:
