@@ -337,7 +337,7 @@ def test_cli_runs_a_long_tailed_folder_as_it_is_and_the_report_says_what_to_use(
     assert html.count("data:image/png;base64,") >= 2
 
 
-def test_cli_refuses_the_other_scenarios_flags():
+def test_cli_refuses_the_other_scenarios_flags(tmp_path):
     from click.testing import CliRunner
 
     from ganaug.cli import main
@@ -351,6 +351,10 @@ def test_cli_refuses_the_other_scenarios_flags():
     assert bad.exit_code == 2 and "must be >= 1" in bad.output
     wrong = runner.invoke(main, ["evaluate", "--scenario", "long-tail", "--conditions", "gan", "--out", "x"])
     assert wrong.exit_code == 1 and "belong to another scenario" in wrong.output
+    recipe = tmp_path / "source.json"
+    GANConfig(loss="hinge", sampling="grouped").to_json(recipe)
+    source = runner.invoke(main, ["evaluate", "--scenario", "long-tail", "--source-config", str(recipe), "--out", "x"])
+    assert source.exit_code == 1 and "source_gan belong to the transfer scenario" in source.output
     help_text = " ".join(runner.invoke(main, ["evaluate", "--help"]).output.split())
     assert "Not --ratio, which is synthetic items per real item" in help_text
 
