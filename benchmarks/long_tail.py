@@ -91,7 +91,31 @@ def table(results: dict) -> str:
         for g in gains:
             r3 = rare.get((g["imbalance"], g["condition"]))
             lines.append(f"| {g['imbalance']} | {best.get(g['imbalance'])} | {g['condition']} | {_points(g)} | {_points(r3)} |")
-    return "\n".join(lines)
+    return "\n".join(lines + _stacked(results, conditions))
+
+
+# A GAN condition stacked on a non-generative one, and that one: their paired difference is what
+# the GAN's samples add to it.
+STACKED = {"ros+gan-fill+classical": "ros+classical", "gan-fill+logit-adjusted": "logit-adjusted+classical"}
+
+
+def _stacked(results: dict, conditions: list[str]) -> list[str]:
+    """Markdown rows: each stacked GAN condition's paired gain over the condition it stacks on."""
+    from ganaug.evaluation.stats import paired_gain
+
+    pairs = [(c, b) for c, b in STACKED.items() if c in conditions and b in conditions]
+    if not pairs:
+        return []
+    lines = ["", "What the GAN's samples add to the condition they stack on (paired, points):", "",
+             "| ratio | condition | over | balanced accuracy [95 % interval] | rarest-three recall |", "|---|---|---|---|---|"]
+    for ratio in dict.fromkeys(c["imbalance"] for c in results["cells"]):
+        group = [c["results"] for c in results["cells"] if c["imbalance"] == ratio]
+        for cond, base in pairs:
+            rows = [r for r in group if cond in r and base in r]
+            score = {m: paired_gain([r[cond][m] for r in rows], [r[base][m] for r in rows])
+                     for m in ("balanced_accuracy", "rare3_recall")}
+            lines.append(f"| {ratio} | {cond} | {base} | {_points(score['balanced_accuracy'])} | {_points(score['rare3_recall'])} |")
+    return lines
 
 
 BEGIN, END = "<!-- long-tail:begin -->", "<!-- long-tail:end -->"
