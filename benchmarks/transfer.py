@@ -95,29 +95,44 @@ def table(results: dict) -> str:
 
 
 BEGIN, END = "<!-- transfer:begin -->", "<!-- transfer:end -->"
-# The README's columns: each gain vs classical; the stacked DAGAN's also vs pretrained-classifier.
-README_CONDITIONS = ("pretrained-classifier", "dagan+classical", "pretrained-classifier+dagan", "transfer-gated")
+# The README's columns, each a gain vs classical: the transfer baseline, the run's generator
+# (the DAGAN, or the source GAN fine-tuned on the target) alone and on the pretrained
+# classifier (that one also vs pretrained-classifier, in parentheses), and the gate.
+README_COLUMNS = ("pretrained-classifier", "G+classical", "pretrained-classifier+G", "transfer-gated")
+
+
+def _generator(settings: dict) -> tuple[str, str]:
+    """The run's source generator, as its conditions name it, and how the README labels it."""
+    if any("dagan" in c for c in settings["conditions"]):
+        warp = ", warp" if settings.get("dagan_head") == "warp" else ""
+        return "dagan", f"DAGAN w={settings.get('dagan_diversity', 0.0):g}{warp}"
+    source = settings.get("source_gan") or settings["gan"]
+    tuned = settings["gan"].get("train_layers", "all")
+    recipe = "grouped ACGAN source" if source.get("aux_weight") and source.get("sampling") == "grouped" else f"{source['loss']} source"
+    return "finetuned", f"fine-tuned, {recipe}{'' if tuned == 'all' else ', ' + tuned}"
 
 
 def readme_block(files: list[dict]) -> str:
     """The README's transfer table: per run and size, `classical`'s accuracy and the paired gains
-    of the source-based conditions over it (and of the stacked DAGAN over pretrained-classifier)."""
+    of the source-based conditions over it (and of the stacked generator over pretrained-classifier)."""
     machines = sorted({r["machine"] for r in files})
     lines = ["Transfer (source: the other Omniglot alphabets, or all 8): paired gain in accuracy over `classical`,",
-             "points, mean [95 % interval]; in parentheses `pretrained-classifier+dagan` vs `pretrained-classifier`;",
-             f"w: the DAGAN's mode-seeking weight; — not run. {'; '.join(machines)}. `python benchmarks/transfer.py --readme`.", "",
-             "| target | n/class | classical | " + " | ".join(README_CONDITIONS) + " | seeds |",
-             "|---|---|---|" + "---|" * len(README_CONDITIONS) + "---|"]
+             "points, mean [95 % interval]; G is the run's source generator (the DAGAN, w its mode-seeking weight, or",
+             "the source GAN fine-tuned on the target); in parentheses `pretrained-classifier+G` vs",
+             f"`pretrained-classifier`; — not run. {'; '.join(machines)}. `python benchmarks/transfer.py --readme`.", "",
+             "| target (G) | n/class | classical | " + " | ".join(README_COLUMNS) + " | seeds |",
+             "|---|---|---|" + "---|" * len(README_COLUMNS) + "---|"]
     for results in files:
         s, summary = results["settings"], results["summary"]
-        target = ", ".join(s.get("target_groups") or []) or s["dataset"]
+        generator, label = _generator(s)
         ratio = f", ratio {s['ratio']:g}" if s.get("ratio", 1.0) != 1.0 else ""
-        target += f" (w={s.get('dagan_diversity', 0.0):g}{', warp' if s.get('dagan_head') == 'warp' else ''}{ratio})"
+        target = f"{', '.join(s.get('target_groups') or []) or s['dataset']} ({label}{ratio})"
         acc = {(r["per_class"], r["condition"]): r for r in summary["accuracy"]}
         gains = {(g["per_class"], g["condition"], g["baseline"]): g for g in summary["gains"]}
         for n in dict.fromkeys(r["per_class"] for r in summary["accuracy"]):
-            cells = [_pct(gains.get((n, c, "classical"))) for c in README_CONDITIONS]
-            stacked = gains.get((n, "pretrained-classifier+dagan", "pretrained-classifier"))
+            conditions = [c.replace("G", generator) for c in README_COLUMNS]
+            cells = [_pct(gains.get((n, c, "classical"))) for c in conditions]
+            stacked = gains.get((n, conditions[2], "pretrained-classifier"))
             if stacked is not None:
                 cells[2] += f" ({_pct(stacked)})"
             base = acc[(n, "classical")]
