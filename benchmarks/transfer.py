@@ -116,12 +116,14 @@ def readme_block(files: list[dict]) -> str:
     """The README's transfer table: per run and size, `classical`'s accuracy and the paired gains
     of the source-based conditions over it (and of the stacked generator over pretrained-classifier)."""
     machines = sorted({r["machine"] for r in files})
-    lines = ["Transfer (source: the other Omniglot alphabets, or all 8): paired gain in accuracy over `classical`,",
-             "points, mean [95 % interval]; G is the run's source generator (the DAGAN, w its mode-seeking weight, or",
-             "the source GAN fine-tuned on the target); in parentheses `pretrained-classifier+G` vs",
-             f"`pretrained-classifier`; — not run. {'; '.join(machines)}. `python benchmarks/transfer.py --readme`.", "",
-             "| target (G) | n/class | classical | " + " | ".join(README_COLUMNS) + " | seeds |",
-             "|---|---|---|" + "---|" * len(README_COLUMNS) + "---|"]
+    cpu = {m: m.rsplit(", ", 1)[-1].split("(R)")[0].strip() or m for m in machines}  # "AMD EPYC", "Intel"
+    named = "; ".join(f"{cpu[m]}: {m}" for m in machines)
+    lines = ["Transfer (source: the other Omniglot alphabets, or all 8): paired gain in accuracy over `classical`, points,",
+             "mean [95 % interval]; G: the run's source generator (the DAGAN, w its mode-seeking weight, or the source GAN",
+             "fine-tuned on the target); in parentheses `pretrained-classifier+G` vs `pretrained-classifier`; — not run; "
+             f"{named}. `python benchmarks/transfer.py --readme`.", "",
+             "| target (G) | n/class | classical | " + " | ".join(README_COLUMNS) + " | seeds | CPU |",
+             "|---|---|---|" + "---|" * len(README_COLUMNS) + "---|---|"]
     for results in files:
         s, summary = results["settings"], results["summary"]
         generator, label = _generator(s)
@@ -136,7 +138,7 @@ def readme_block(files: list[dict]) -> str:
             if stacked is not None:
                 cells[2] += f" ({_pct(stacked)})"
             base = acc[(n, "classical")]
-            lines.append(f"| {target} | {n} | {100 * base['mean']:.1f} % | " + " | ".join(cells) + f" | {base['n']} |")
+            lines.append(f"| {target} | {n} | {100 * base['mean']:.1f} % | " + " | ".join(cells) + f" | {base['n']} | {cpu[results['machine']]} |")
     return "\n".join(lines)
 
 

@@ -57,6 +57,16 @@ def test_readme_long_tail_block_matches_the_committed_json():
     assert block.strip("\n") == expected, "README long-tail block is stale: run python benchmarks/long_tail.py --readme"
 
 
+def test_readme_transfer_block_matches_the_committed_json():
+    spec = importlib.util.spec_from_file_location("transfer_bench", ROOT / "benchmarks" / "transfer.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    text = README.read_text(encoding="utf-8")
+    block = text[text.index(bench.BEGIN) + len(bench.BEGIN) : text.index(bench.END)]
+    expected = bench.readme_block(bench.readme_runs(ROOT / "benchmarks" / "results"))
+    assert block.strip("\n") == expected, "README transfer block is stale: run python benchmarks/transfer.py --readme"
+
+
 @pytest.fixture
 def one_thread():
     # The snippets' networks are tiny: on a shared 2-core CPU, two intra-op threads fighting
