@@ -47,24 +47,23 @@ def test_readme_results_block_matches_the_committed_json():
     assert block.strip("\n") == expected, "README results block is stale: run python benchmarks/variants.py"
 
 
-def test_readme_long_tail_block_matches_the_committed_json():
-    spec = importlib.util.spec_from_file_location("long_tail_bench", ROOT / "benchmarks" / "long_tail.py")
+def _benchmark(name: str):
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", ROOT / "benchmarks" / f"{name}.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    text = README.read_text(encoding="utf-8")
-    block = text[text.index(bench.BEGIN) + len(bench.BEGIN) : text.index(bench.END)]
-    expected = bench.readme_text(ROOT / "benchmarks" / "results")
-    assert block.strip("\n") == expected, "README long-tail block is stale: run python benchmarks/long_tail.py --readme"
+    return bench
 
 
-def test_readme_transfer_block_matches_the_committed_json():
-    spec = importlib.util.spec_from_file_location("transfer_bench", ROOT / "benchmarks" / "transfer.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+@pytest.mark.parametrize("name, expected", [
+    ("long_tail", lambda bench, results: bench.readme_text(results)),
+    ("transfer", lambda bench, results: bench.readme_block(bench.readme_runs(results))),
+])
+def test_readme_generated_blocks_match_the_committed_json(name, expected):
+    bench = _benchmark(name)
     text = README.read_text(encoding="utf-8")
     block = text[text.index(bench.BEGIN) + len(bench.BEGIN) : text.index(bench.END)]
-    expected = bench.readme_block(bench.readme_runs(ROOT / "benchmarks" / "results"))
-    assert block.strip("\n") == expected, "README transfer block is stale: run python benchmarks/transfer.py --readme"
+    want = expected(bench, ROOT / "benchmarks" / "results")
+    assert block.strip("\n") == want, f"README {name} block is stale: run python benchmarks/{name}.py --readme"
 
 
 @pytest.fixture
