@@ -574,16 +574,15 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
     if quick:
         per_class, seeds, steps = _quick(source, per_class, seeds, steps)
     gan = _gan_config(config_path, steps=steps, loss=loss, conditioning=conditioning)
+    source_gan = GANConfig.from_json(source_config) if source_config else None
     imbalance = _scenario_grid(scenario, dataset, imbalance, source("per_class").name != "DEFAULT")
     config = EvalConfig(
-        dataset=dataset, root=root, download=download, per_class=per_class,
-        seeds=tuple(range(first_seed, first_seed + seeds)),
+        dataset=dataset, root=root, download=download, per_class=per_class, seeds=tuple(range(first_seed, first_seed + seeds)),
         conditions=tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions is not None else None,
         classifier=classifier, classifier_steps=classifier_steps, ratio=ratio, gan=gan,
         metrics=not no_metrics, device=device, scenario=scenario, imbalance=imbalance, threads=threads,
         source=source_name, source_root=source_root, dagan_diversity=dagan_diversity, dagan_head=dagan_head,
-        source_gan=GANConfig.from_json(source_config) if source_config else None,
-        target_groups=tuple(g.strip() for g in target_groups.split(",") if g.strip()) if target_groups else (),
+        source_gan=source_gan, target_groups=tuple(g.strip() for g in target_groups.split(",") if g.strip()) if target_groups else (),
     )
     started = time.perf_counter()
     results = run_evaluation(config, out, progress=not quiet, command="ganaug " + " ".join(sys.argv[1:]),
