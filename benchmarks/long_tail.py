@@ -50,7 +50,7 @@ def config_from(args: argparse.Namespace) -> EvalConfig:
         imbalance=tuple(float(v) for v in args.imbalance.split(",")) if args.imbalance != "natural" else (),
         seeds=args.seed_list or tuple(range(args.seeds)), conditions=tuple(args.conditions.split(",")),
         classifier=args.classifier, classifier_steps=args.classifier_steps, ratio=args.ratio, gan=gan,
-        metrics=not args.no_metrics, device=args.device,
+        metrics=not args.no_metrics, device=args.device, dagan_diversity=args.dagan_diversity, dagan_head=args.dagan_head,
     )
 
 
@@ -96,7 +96,8 @@ def table(results: dict) -> str:
 
 # A GAN condition stacked on a non-generative one, and that one: their paired difference is what
 # the GAN's samples add to it.
-STACKED = {"ros+gan-fill+classical": "ros+classical", "gan-fill+logit-adjusted": "logit-adjusted+classical"}
+STACKED = {"ros+gan-fill+classical": "ros+classical", "ros+dagan-fill+classical": "ros+classical",
+           "gan-fill+logit-adjusted": "logit-adjusted+classical"}
 
 
 def _stacked(results: dict, conditions: list[str]) -> list[str]:
@@ -199,6 +200,9 @@ def main() -> None:
     parser.add_argument("--ratio", type=float, default=1.0, help="synthetic per real item (only gan conditions use it)")
     parser.add_argument("--steps", type=int, default=None, help="GAN steps (default: sized from the data)")
     parser.add_argument("--gan", default="{}", help="JSON of GANConfig fields to override")
+    parser.add_argument("--dagan-diversity", type=float, default=0.0, help="ros+dagan-fill+classical: the DAGAN's mode-seeking weight")
+    parser.add_argument("--dagan-head", choices=("image", "warp"), default="image",
+                        help="ros+dagan-fill+classical: the DAGAN's output, its pixels (image) or a deformation of the input (warp)")
     parser.add_argument("--variant", default="default")
     grid.add_run_options(parser)
     parser.add_argument("--readme", action="store_true", help="rewrite the README's long-tail block from the committed results")

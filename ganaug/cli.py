@@ -489,9 +489,9 @@ OWN_IMBALANCE = ("folder:", "npz:")
 @click.option("--target-groups", default=None, metavar="G1,G2,…",
               help="transfer within one dataset: the class groups (Omniglot alphabets) held out as the target.")
 @click.option("--dagan-diversity", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="W",
-              help="transfer: the source DAGAN's mode-seeking weight (0: none; > 0 makes other noise draw other variants).")
+              help="transfer, long-tail: the DAGAN's mode-seeking weight (0: none; > 0 makes other noise draw other variants).")
 @click.option("--dagan-head", type=click.Choice(["image", "warp"]), default="image", show_default=True,
-              help="transfer: the source DAGAN's output: the variant's pixels (image) or a deformation of the input (warp).")
+              help="transfer, long-tail: the DAGAN's output: the variant's pixels (image) or a deformation of the input (warp).")
 @click.option("--source-config", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE",
               help="transfer: a GANConfig JSON for the source GAN (default: the fine-tune's settings, --config and flags).")
 @click.option("--per-class", default="5,10,20", show_default=True, callback=_int_list, metavar="N1,N2,…",

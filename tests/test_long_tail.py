@@ -238,6 +238,30 @@ def test_ros_with_a_capped_fill_balances_and_never_makes_a_class_mostly_syntheti
     assert synthetic[counts.argmax()] == 0 and synthetic.sum() > 0
 
 
+def test_the_dagan_fill_trains_a_dagan_on_the_long_tailed_set_and_no_gan(tmp_path, monkeypatch):
+    from ganaug.dagan import DAGANAugmenter
+    from ganaug.evaluation.scenarios import long_tail as scenario
+
+    fitted = []
+    fit = DAGANAugmenter.fit
+    monkeypatch.setattr(scenario, "DAGAN_STEPS", 2)
+    monkeypatch.setattr(DAGANAugmenter, "fit", lambda self, X, y=None: fitted.append((self.head, len(X))) or fit(self, X, y))
+    config = EvalConfig(**TINY_LT | {"seeds": (0,), "conditions": ("ros+classical", "ros+dagan-fill+classical"),
+                                     "dagan_head": "warp"})
+    assert not config.needs_gan and config.to_dict()["dagan_head"] == "warp"
+    results = run_evaluation(config, tmp_path, progress=False)
+    cell = results["cells"][0]
+    assert fitted == [("warp", cell["n_train"])]  # on the cell's whole long-tailed set
+    assert "gan" not in cell and (tmp_path / cell["generator_samples"]["dagan"]).is_file()
+    assert {"ros+classical", "ros+dagan-fill+classical"} <= set(cell["results"])
+    gains = {(g["condition"], g["baseline"]) for g in results["summary"]["gains"]}
+    assert ("ros+dagan-fill+classical", "best-non-generative") in gains
+    plain = EvalConfig(**TINY_LT)
+    assert "dagan_head" not in plain.to_dict()  # the keys of runs without a DAGAN stay as they were
+    with pytest.raises(ValueError, match="belong to the transfer and long-tail scenarios"):
+        EvalConfig(dagan_head="warp")
+
+
 def test_the_gate_uses_fold_gans_that_never_saw_their_validation_fold(monkeypatch, digits):
     train = long_tail(digits, 10, seed=0)
     gans, calls = [], []

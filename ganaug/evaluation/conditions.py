@@ -187,8 +187,8 @@ def train_and_score(
         return _lt_gated(cell, test, config, n_classes, done or {})
     if cond == "transfer-gated":
         return _transfer_gated(cell, test, config, n_classes, done or {})
-    if cond in TRANSFER:
-        base, generator, pretrained = TRANSFER[cond]
+    if cond in DERIVED:
+        base, generator, pretrained = DERIVED[cond]
         adapted = dataclasses.replace(cell, augmenter=cell.generators.get(generator) if generator else cell.augmenter,
                                       init=cell.pretrained if pretrained else None)
         return train_and_score(base, adapted, test, config, n_classes, classifier_factory)
@@ -251,9 +251,11 @@ def _gated(
     return result | {"gating": gate, "seconds": round(time.perf_counter() - started, 2)}
 
 
-# The transfer conditions as (the condition whose data they train on, the generator it draws
-# from — None: the cell's own —, whether the classifier starts from the source's).
-TRANSFER: dict[str, tuple[str, str | None, bool]] = {
+# Conditions that are another one with another generator or start: (the condition whose data
+# they train on, the generator it draws from — None: the cell's own GAN —, whether the
+# classifier starts from the source's). Most are the transfer scenario's; the long-tail
+# scenario's DAGAN fill is its GAN fill with the cell's DAGAN.
+DERIVED: dict[str, tuple[str, str | None, bool]] = {
     "pretrained-classifier": ("classical", None, True),
     "dagan+classical": ("gan+classical", "dagan", False),
     "finetuned+classical": ("gan+classical", "finetuned", False),
@@ -262,6 +264,7 @@ TRANSFER: dict[str, tuple[str, str | None, bool]] = {
     "pretrained-classifier+finetuned": ("gan+classical", "finetuned", True),
     "synthetic-dagan": ("synthetic", "dagan", False),
     "synthetic-finetuned": ("synthetic", "finetuned", False),
+    "ros+dagan-fill+classical": ("ros+gan-fill+classical", "dagan", False),
 }
 
 

@@ -40,6 +40,8 @@ CONDITION_INFO |= {
     "gan-fill+logit-adjusted": "GAN samples fill half of each class's gap (rarest first), logit adjustment the rest",
     "ros+gan-fill+classical": "random oversampling to the largest class's count, GAN samples in place of repeats "
                               "(at most one per real item of the class)",
+    "ros+dagan-fill+classical": "ros+gan-fill+classical with a DAGAN's variants of each class's own images, the "
+                                "DAGAN trained on the long-tailed set (its pairs mostly of the common classes)",
     "smote+classical": "SMOTE on pixels (imbalanced-learn, the optional extra ganaug[imbalanced])",
     "gan-fill-filtered+logit-adjusted": "gan-fill+logit-adjusted with samples a judge trained on the real set doubts redrawn",
     "lt-gated": "the never-worse gate: the non-generative conditions and gan-fill+classical, chosen by CV",
@@ -47,7 +49,8 @@ CONDITION_INFO |= {
 # Without a GAN: the candidates for the "best-non-generative" baseline of a long-tail run.
 NON_GENERATIVE = ("real", "classical", "ros+classical", "reweight+classical", "logit-adjusted+classical")
 LONG_TAIL_CONDITIONS = (*NON_GENERATIVE, "gan-fill+classical", "gan-fill+logit-adjusted", "lt-gated")
-LONG_TAIL_OPTIONAL = ("smote+classical", "gan-fill-filtered+logit-adjusted", "ros+gan-fill+classical")
+LONG_TAIL_OPTIONAL = ("smote+classical", "gan-fill-filtered+logit-adjusted", "ros+gan-fill+classical",
+                      "ros+dagan-fill+classical")
 GAN_CONDITIONS = {"gan", "gan+classical", "synthetic", *OPTIONAL_CONDITIONS, "gan-fill+classical",
                   "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan", "gan-fill-filtered+logit-adjusted",
                   "ros+gan-fill+classical"}
@@ -75,7 +78,8 @@ GENERATOR_OF = {
     **{c: "gan" for c in ("gan", "gan+classical", "synthetic", "gan-gated", "gan-filtered", "gan-fill+classical",
                           "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan",
                           "gan-fill-filtered+logit-adjusted", "ros+gan-fill+classical")},
-    **{c: "dagan" for c in ("dagan+classical", "pretrained-classifier+dagan", "synthetic-dagan", "transfer-gated")},
+    **{c: "dagan" for c in ("dagan+classical", "pretrained-classifier+dagan", "synthetic-dagan", "transfer-gated",
+                            "ros+dagan-fill+classical")},
     **{c: "finetuned" for c in ("finetuned+classical", "pretrained-classifier+finetuned", "synthetic-finetuned")},
 }
 # Which conditions each scenario runs: the defaults, then the opt-in ones.
@@ -138,7 +142,9 @@ class EvalConfig:
     dataset`` (within Omniglot) ``target_groups`` name the class groups (alphabets) held out as
     the target; the source is the other groups. ``dagan_diversity`` is the source DAGAN's
     mode-seeking weight (`ganaug.training.DAGANConfig.diversity_weight`), ``dagan_head`` its
-    generator's output (``"image"``, or ``"warp"``: a deformation of the input image).
+    generator's output (``"image"``, or ``"warp"``: a deformation of the input image); in the
+    long-tail scenario the two set the DAGAN each cell trains on its long-tailed set for
+    ``ros+dagan-fill+classical``.
     ``source_gan`` is the source GAN's settings where they differ from the fine-tune's
     (``gan``): a recipe for the source's many classes (say, grouped batches and an ACGAN head),
     and a short fine-tune on the target's few images. None: ``gan`` trains both.
@@ -203,10 +209,11 @@ class EvalConfig:
             )
         if self.scenario == "transfer":
             _check_transfer(self)
-        elif (self.source is not None or self.target_groups or self.dagan_diversity or self.dagan_head != "image"
-              or self.source_gan is not None):
-            raise ValueError(f"source, target_groups, dagan_diversity, dagan_head and source_gan belong to the transfer "
-                             f"scenario, not {self.scenario}")
+        elif self.source is not None or self.target_groups or self.source_gan is not None:
+            raise ValueError(f"source, target_groups and source_gan belong to the transfer scenario, not {self.scenario}")
+        elif self.scenario == "few-shot" and (self.dagan_diversity or self.dagan_head != "image"):
+            raise ValueError("dagan_diversity and dagan_head belong to the transfer and long-tail scenarios, not few-shot")
+        _check_dagan(self)
         if self.scenario == "long-tail" and self.classifier not in ("cnn", "mlp"):
             raise ValueError(f"the long-tail conditions train a torch classifier (cnn or mlp), not {self.classifier}")
         if any(not r >= 1 for r in self.imbalance):
@@ -232,8 +239,9 @@ class EvalConfig:
         if self.scenario != "transfer":
             # Settings (eval_config.json, results, cell keys) of the other scenarios stay as
             # they were before transfer existed.
-            del out["source"], out["source_root"], out["target_groups"], out["dagan_diversity"], out["dagan_head"]
-            del out["source_gan"]
+            del out["source"], out["source_root"], out["target_groups"], out["source_gan"]
+            if out["dagan_diversity"] == 0 and out["dagan_head"] == "image":  # no DAGAN setting given
+                del out["dagan_diversity"], out["dagan_head"]
         if self.scenario == "few-shot":
             # Few-shot settings stay as they were before scenarios had a name: an omitted
             # scenario reads as few-shot.
@@ -266,6 +274,15 @@ class EvalConfig:
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _check_dagan(config: EvalConfig) -> None:
+    """The DAGAN's settings (the transfer scenario's source DAGAN, the long-tail cell's own)."""
+    value = config.dagan_diversity
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"dagan_diversity must be a number >= 0, got {config.dagan_diversity!r}")
+    if config.dagan_head not in ("image", "warp"):
+        raise ValueError(f"dagan_head must be 'image' or 'warp', got {config.dagan_head!r}")
+
+
 def _check_transfer(config: EvalConfig) -> None:
     """The transfer scenario's own settings: a source, groups only within one dataset, a torch CNN."""
     if not config.source:
@@ -276,11 +293,6 @@ def _check_transfer(config: EvalConfig) -> None:
     if config.source != config.dataset and config.target_groups:
         raise ValueError("target_groups split one dataset into source and target; with another source "
                          f"({config.source} -> {config.dataset}) every class of {config.dataset} is the target")
-    value = config.dagan_diversity
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"dagan_diversity must be a number >= 0, got {config.dagan_diversity!r}")
-    if config.dagan_head not in ("image", "warp"):
-        raise ValueError(f"dagan_head must be 'image' or 'warp', got {config.dagan_head!r}")
     if config.source_gan is not None and not isinstance(config.source_gan, GANConfig):
         raise ValueError(f"source_gan must be a GANConfig or None, got {type(config.source_gan).__name__}")
     if config.classifier not in ("cnn", "mlp"):

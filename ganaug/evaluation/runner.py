@@ -354,7 +354,8 @@ SAMPLE_CLASSES = 20
 
 def _save_samples(run: _Run, generator: Any, n: Any, seed: int, name: str) -> str:
     """10 samples of each of the first `SAMPLE_CLASSES` classes from a scenario's own generator
-    (transfer: classes it never saw), as arrays the report draws; their path in the folder."""
+    (transfer: classes it never saw, as its ``SAMPLES_NOTE`` says), as arrays the report draws;
+    their path in the folder."""
     classes = np.asarray(generator.classes_)[:SAMPLE_CLASSES]
     images, labels = generator.sample(10 * len(classes), labels=np.repeat(classes, 10), seed=seed)
     file = f"samples/{run.scenario.cell_name(n, seed)}_{name}.npz"
@@ -362,7 +363,7 @@ def _save_samples(run: _Run, generator: Any, n: Any, seed: int, name: str) -> st
     np.savez_compressed(
         run.out / file, images=images, labels=labels, classes=classes,
         class_names=np.array(list(generator.class_names_)[:SAMPLE_CLASSES]),
-        title=np.array(f"{run.config.dataset}: {name}, {run.scenario.describe(n)}, seed {seed} (classes it never saw)"),
+        title=np.array(f"{run.config.dataset}: {name}, {run.scenario.describe(n)}, seed {seed}{getattr(run.scenario, 'SAMPLES_NOTE', '')}"),
     )
     return file
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ganaug.data import ArrayDataset, imbalance_ratio, long_tail
-from ganaug.evaluation.config import EvalConfig
+from ganaug.evaluation.config import GENERATOR_OF, EvalConfig
 from ganaug.evaluation.scenarios import few_shot
 from ganaug.evaluation.scenarios.few_shot import check_disjoint, load_splits
 from ganaug.evaluation.stats import summarize_long_tail
@@ -37,6 +37,7 @@ SETTING_KEY = "imbalance"
 NATURAL = "natural"  # the setting of data taken with their own imbalance
 TEST_SEED = 0  # one balanced test set per run: every cell and condition is scored on the same images
 BALANCED_BELOW = 1.5  # a pool whose measured ratio is lower is called balanced
+DAGAN_STEPS = 2000  # the cell DAGAN's: DAGANAugmenter's default, as the transfer scenario's source DAGAN
 
 
 @dataclass
@@ -90,6 +91,21 @@ def draw(splits: Splits, setting: Any, seed: int) -> tuple[ArrayDataset, dict]:
         "threads": torch.get_num_threads(),
     }
     return train, record
+
+
+def generators(splits: Splits, subset: ArrayDataset, config: EvalConfig, seed: int) -> dict[str, Any]:
+    """The cell's DAGAN, where a condition draws from it: trained on the long-tailed set itself
+    (its same-class pairs come mostly from the common classes, so it learns their variation),
+    then conditioned on every class's own images, the rare ones' included."""
+    from ganaug.dagan import DAGANAugmenter
+
+    if "dagan" not in {GENERATOR_OF.get(c) for c in config.conditions}:
+        return {}
+    counts = np.bincount(subset.targets)
+    paired = subset.subset(np.flatnonzero(counts[subset.targets] >= 2))  # a pair needs two images of a class
+    dagan = DAGANAugmenter(steps=DAGAN_STEPS, seed=seed, diversity_weight=float(config.dagan_diversity),
+                           head=config.dagan_head, device=config.device).fit(paired)
+    return {"dagan": dagan.condition_on(subset.data, subset.targets, classes=subset.classes, seed=seed)}
 
 
 def settings_record(splits: Splits) -> dict[str, Any]:

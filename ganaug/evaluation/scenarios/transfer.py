@@ -41,6 +41,7 @@ from ganaug.evaluation.stats import summarize_cells
 
 NAME = "transfer"
 SETTING_KEY = "per_class"
+SAMPLES_NOTE = " (classes it never saw)"  # the title of the cell generators' sample grids
 # Conditions that start the classifier from the source's.
 PRETRAINED = ("pretrained-classifier", "pretrained-classifier+gan", "pretrained-classifier+dagan",
               "pretrained-classifier+finetuned")
