@@ -105,9 +105,9 @@ def test_transfer_settings_are_checked(overrides, message):
 def test_other_scenarios_refuse_a_source():
     with pytest.raises(ValueError, match="belong to the transfer scenario"):
         EvalConfig(source="omniglot")
-    with pytest.raises(ValueError, match="belong to the transfer scenario"):
+    with pytest.raises(ValueError, match="belong to the transfer and long-tail scenarios, not few-shot"):
         EvalConfig(dagan_diversity=1.0)
-    with pytest.raises(ValueError, match="belong to the transfer scenario"):
+    with pytest.raises(ValueError, match="belong to the transfer and long-tail scenarios, not few-shot"):
         EvalConfig(dagan_head="warp")
 
 
