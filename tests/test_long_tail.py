@@ -256,6 +256,10 @@ def test_the_dagan_fill_trains_a_dagan_on_the_long_tailed_set_and_no_gan(tmp_pat
     assert {"ros+classical", "ros+dagan-fill+classical"} <= set(cell["results"])
     gains = {(g["condition"], g["baseline"]) for g in results["summary"]["gains"]}
     assert ("ros+dagan-fill+classical", "best-non-generative") in gains
+    from ganaug.report import write_report
+
+    report = write_report(tmp_path / "results.json", tmp_path / "report")[0].read_text()
+    assert "Samples of the dagan generator (variants of each class's own training images)" in report
     plain = EvalConfig(**TINY_LT)
     assert "dagan_head" not in plain.to_dict()  # the keys of runs without a DAGAN stay as they were
 

@@ -411,10 +411,13 @@ def _training_section(data: dict, base: Path, fig_dir: Path) -> list[Block]:
         blocks += [Text(_collapse_warning(c), warning=True) for c in alarms]
         if first.get("samples") or first.get("samples_png") or not first.get("generator_samples"):
             blocks.append(_sample_figure(first, base, fig_dir / f"samples_n{_setting(n)}.png"))
+        if key == "per_class":
+            said = "for target classes it never saw in pretraining"
+        else:  # the long-tail cell's DAGAN, trained on the long-tailed set
+            said = "(variants of each class's own training images)"
         for name, file in sorted((first.get("generator_samples") or {}).items()):
             blocks.append(_sample_figure({"samples": file}, base, fig_dir / f"samples_n{_setting(n)}_{_setting(name)}.png",
-                                         f"Samples of the {name} generator for target classes it never saw in "
-                                         "pretraining, one row per class (the first 20 classes)."))
+                                         f"Samples of the {name} generator {said}, one row per class (the first 20 classes)."))
         history = gan.get("history") or {}
         if history.get("step"):
             path = plots.loss_curves(history, fig_dir / f"losses_n{_setting(n)}.png")
