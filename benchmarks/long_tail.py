@@ -100,37 +100,65 @@ STACKED = {"ros+gan-fill+classical": "ros+classical", "ros+dagan-fill+classical"
            "gan-fill+logit-adjusted": "logit-adjusted+classical"}
 
 
-def _stacked(results: dict, conditions: list[str]) -> list[str]:
-    """Markdown rows: each stacked GAN condition's paired gain over the condition it stacks on."""
+def _stacked_gains(results: dict, conditions: list[str]) -> list[tuple[float, str, str, dict]]:
+    """``(ratio, stacked condition, the one it stacks on, paired gains)`` per ratio and pair; the
+    gains (balanced accuracy, rarest-three recall) are paired over the cells holding both."""
     from ganaug.evaluation.stats import paired_gain
 
     pairs = [(c, b) for c, b in STACKED.items() if c in conditions and b in conditions]
-    if not pairs:
-        return []
-    lines = ["", "What the GAN's samples add to the condition they stack on (paired, points):", "",
-             "| ratio | condition | over | balanced accuracy [95 % interval] | rarest-three recall |", "|---|---|---|---|---|"]
+    out = []
     for ratio in dict.fromkeys(c["imbalance"] for c in results["cells"]):
         group = [c["results"] for c in results["cells"] if c["imbalance"] == ratio]
         for cond, base in pairs:
             rows = [r for r in group if cond in r and base in r]
-            score = {m: paired_gain([r[cond][m] for r in rows], [r[base][m] for r in rows])
-                     for m in ("balanced_accuracy", "rare3_recall")}
-            lines.append(f"| {ratio} | {cond} | {base} | {_points(score['balanced_accuracy'])} | {_points(score['rare3_recall'])} |")
+            out.append((ratio, cond, base, {m: paired_gain([r[cond][m] for r in rows], [r[base][m] for r in rows])
+                                            for m in ("balanced_accuracy", "rare3_recall")}))
+    return out
+
+
+def _stacked(results: dict, conditions: list[str]) -> list[str]:
+    """Markdown rows: each stacked GAN condition's paired gain over the condition it stacks on."""
+    gains = _stacked_gains(results, conditions)
+    if not gains:
+        return []
+    lines = ["", "What the GAN's samples add to the condition they stack on (paired, points):", "",
+             "| ratio | condition | over | balanced accuracy [95 % interval] | rarest-three recall |", "|---|---|---|---|---|"]
+    lines += [f"| {ratio} | {cond} | {base} | {_points(g['balanced_accuracy'])} | {_points(g['rare3_recall'])} |"
+              for ratio, cond, base, g in gains]
     return lines
+
+
+def _oversampling_note(variants: list[dict]) -> list[str]:
+    """One sentence: what the capped fills stacked on random oversampling add to it, per variant
+    run at its largest ratio (balanced accuracy; in parentheses the rarest three's recall)."""
+    said = {}
+    for results in variants:
+        conditions, top = results["settings"]["conditions"], max(c["imbalance"] for c in results["cells"])
+        for ratio, cond, base, g in _stacked_gains(results, conditions):
+            if ratio == top and base == "ros+classical":
+                generator = "a DAGAN" if "dagan" in cond else "the GAN"
+                said.setdefault(generator, []).append(f"{_points(g['balanced_accuracy'])} ({_points(g['rare3_recall'])}; "
+                                                      f"{results['settings']['dataset']}, ratio {ratio:g})")
+    if not said:
+        return []
+    parts = "; ".join(f"{generator} {' and '.join(text)}" for generator, text in said.items())
+    return [f"Capped at one synthetic image per real one and stacked on random oversampling (opt-in `ros+gan-fill+classical`, "
+            f"`ros+dagan-fill+classical`), the samples add to `ros+classical`: {parts}."]
 
 
 BEGIN, END = "<!-- long-tail:begin -->", "<!-- long-tail:end -->"
 
 
-def readme_block(files: list[dict], sampling: dict | None = None) -> str:
+def readme_block(files: list[dict], sampling: dict | None = None, variants: list[dict] | None = None) -> str:
     """The README's long-tail table: per dataset and ratio, the best non-generative condition
     (chosen by CV), and the paired gains of the GAN conditions and the gate against it; with
-    ``sampling`` (benchmarks/long_tail_sampling.py's JSON) what balanced GAN batches changed."""
+    ``sampling`` (benchmarks/long_tail_sampling.py's JSON) what balanced GAN batches changed; with
+    ``variants`` (other committed runs) what their fills stacked on oversampling add to it."""
     machines = "; ".join(f"{r['settings']['dataset']}: {r['machine']}, {r['created'][:10]}" for r in files)
     lines = ["Long tail: paired gain in balanced accuracy over the best non-generative condition (chosen by",
              "cross-validation on the training set), points, mean [95 % interval]; in parentheses the same for",
              f"the rarest three classes' recall. {machines}. `python benchmarks/long_tail.py --readme` writes it.",
-             *_sampling_note(files, sampling), "",
+             *_sampling_note(files, sampling), *_oversampling_note(variants or []), "",
              "| dataset | ratio | best non-generative | gan-fill+classical | gan-fill+logit-adjusted | lt-gated | seeds |",
              "|---|---|---|---|---|---|---|"]
     for results in files:
@@ -173,9 +201,11 @@ def _sampling_note(files: list[dict], sampling: dict | None) -> list[str]:
 
 
 def readme_text(results_dir: Path) -> str:
-    """`readme_block` of the committed default runs and, when committed, the sampling pairs."""
+    """`readme_block` of the committed default runs, the sampling pairs when committed, and the
+    variant runs' fills stacked on oversampling."""
     sampling = results_dir / "sampling_long_tail.json"
-    return readme_block(default_runs(results_dir), json.loads(sampling.read_text()) if sampling.is_file() else None)
+    variants = [json.loads(p.read_text()) for p in sorted(results_dir.glob("long_tail_*_*.json")) if p.stem.count("_") > 2]
+    return readme_block(default_runs(results_dir), json.loads(sampling.read_text()) if sampling.is_file() else None, variants)
 
 
 def default_runs(results_dir: Path) -> list[dict]:
