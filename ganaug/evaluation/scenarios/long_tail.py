@@ -30,6 +30,7 @@ from ganaug.data import ArrayDataset, imbalance_ratio, long_tail
 from ganaug.evaluation.config import GENERATOR_OF, EvalConfig
 from ganaug.evaluation.scenarios import few_shot
 from ganaug.evaluation.scenarios.few_shot import check_disjoint, load_splits
+from ganaug.evaluation.source_models import SOURCE_DAGAN_STEPS
 from ganaug.evaluation.stats import summarize_long_tail
 
 NAME = "long-tail"
@@ -37,7 +38,7 @@ SETTING_KEY = "imbalance"
 NATURAL = "natural"  # the setting of data taken with their own imbalance
 TEST_SEED = 0  # one balanced test set per run: every cell and condition is scored on the same images
 BALANCED_BELOW = 1.5  # a pool whose measured ratio is lower is called balanced
-DAGAN_STEPS = 2000  # the cell DAGAN's: DAGANAugmenter's default, as the transfer scenario's source DAGAN
+DAGAN_STEPS = SOURCE_DAGAN_STEPS  # the cell DAGAN's, as the transfer scenario's source DAGAN
 
 
 @dataclass
