@@ -254,7 +254,7 @@ def _gated(
 # Conditions that are another one with another generator or start: (the condition whose data
 # they train on, the generator it draws from — None: the cell's own GAN —, whether the
 # classifier starts from the source's). Most are the transfer scenario's; the long-tail
-# scenario's DAGAN fill is its GAN fill with the cell's DAGAN.
+# scenario's DAGAN fills are its GAN fills with the cell's DAGAN.
 DERIVED: dict[str, tuple[str, str | None, bool]] = {
     "pretrained-classifier": ("classical", None, True),
     "dagan+classical": ("gan+classical", "dagan", False),
@@ -265,6 +265,7 @@ DERIVED: dict[str, tuple[str, str | None, bool]] = {
     "synthetic-dagan": ("synthetic", "dagan", False),
     "synthetic-finetuned": ("synthetic", "finetuned", False),
     "ros+dagan-fill+classical": ("ros+gan-fill+classical", "dagan", False),
+    "dagan-fill+classical": ("gan-fill+classical", "dagan", False),
 }
 
 

@@ -42,6 +42,8 @@ CONDITION_INFO |= {
                               "(at most one per real item of the class)",
     "ros+dagan-fill+classical": "ros+gan-fill+classical with a DAGAN's variants of each class's own images, the "
                                 "DAGAN trained on the long-tailed set (its pairs mostly of the common classes)",
+    "dagan-fill+classical": "the same DAGAN's variants of each class's own images fill every class up to the largest "
+                            "class's count (no repeats, no cap)",
     "smote+classical": "SMOTE on pixels (imbalanced-learn, the optional extra ganaug[imbalanced])",
     "gan-fill-filtered+logit-adjusted": "gan-fill+logit-adjusted with samples a judge trained on the real set doubts redrawn",
     "lt-gated": "the never-worse gate: the non-generative conditions and gan-fill+classical, chosen by CV",
@@ -50,7 +52,7 @@ CONDITION_INFO |= {
 NON_GENERATIVE = ("real", "classical", "ros+classical", "reweight+classical", "logit-adjusted+classical")
 LONG_TAIL_CONDITIONS = (*NON_GENERATIVE, "gan-fill+classical", "gan-fill+logit-adjusted", "lt-gated")
 LONG_TAIL_OPTIONAL = ("smote+classical", "gan-fill-filtered+logit-adjusted", "ros+gan-fill+classical",
-                      "ros+dagan-fill+classical")
+                      "ros+dagan-fill+classical", "dagan-fill+classical")
 GAN_CONDITIONS = {"gan", "gan+classical", "synthetic", *OPTIONAL_CONDITIONS, "gan-fill+classical",
                   "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan", "gan-fill-filtered+logit-adjusted",
                   "ros+gan-fill+classical"}
@@ -79,7 +81,7 @@ GENERATOR_OF = {
                           "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan",
                           "gan-fill-filtered+logit-adjusted", "ros+gan-fill+classical")},
     **{c: "dagan" for c in ("dagan+classical", "pretrained-classifier+dagan", "synthetic-dagan", "transfer-gated",
-                            "ros+dagan-fill+classical")},
+                            "ros+dagan-fill+classical", "dagan-fill+classical")},
     **{c: "finetuned" for c in ("finetuned+classical", "pretrained-classifier+finetuned", "synthetic-finetuned")},
 }
 # Which conditions each scenario runs: the defaults, then the opt-in ones.
@@ -144,7 +146,7 @@ class EvalConfig:
     mode-seeking weight (`ganaug.training.DAGANConfig.diversity_weight`), ``dagan_head`` its
     generator's output (``"image"``, or ``"warp"``: a deformation of the input image); in the
     long-tail scenario the two set the DAGAN each cell trains on its long-tailed set for
-    ``ros+dagan-fill+classical``.
+    ``ros+dagan-fill+classical`` and ``dagan-fill+classical``.
     ``source_gan`` is the source GAN's settings where they differ from the fine-tune's
     (``gan``): a recipe for the source's many classes (say, grouped batches and an ACGAN head),
     and a short fine-tune on the target's few images. None: ``gan`` trains both.
