@@ -230,9 +230,9 @@ def main() -> None:
     parser.add_argument("--ratio", type=float, default=1.0, help="synthetic per real item (only gan conditions use it)")
     parser.add_argument("--steps", type=int, default=None, help="GAN steps (default: sized from the data)")
     parser.add_argument("--gan", default="{}", help="JSON of GANConfig fields to override")
-    parser.add_argument("--dagan-diversity", type=float, default=0.0, help="ros+dagan-fill+classical: the DAGAN's mode-seeking weight")
+    parser.add_argument("--dagan-diversity", type=float, default=0.0, help="the DAGAN fills: the DAGAN's mode-seeking weight")
     parser.add_argument("--dagan-head", choices=("image", "warp"), default="image",
-                        help="ros+dagan-fill+classical: the DAGAN's output, its pixels (image) or a deformation of the input (warp)")
+                        help="the DAGAN fills: the DAGAN's output, its pixels (image) or a deformation of the input (warp)")
     parser.add_argument("--variant", default="default")
     grid.add_run_options(parser)
     parser.add_argument("--readme", action="store_true", help="rewrite the README's long-tail block from the committed results")
