@@ -51,6 +51,7 @@ def config_from(args: argparse.Namespace) -> EvalConfig:
         seeds=args.seed_list or tuple(range(args.seeds)), conditions=tuple(args.conditions.split(",")),
         classifier=args.classifier, classifier_steps=args.classifier_steps, ratio=args.ratio, gan=gan,
         metrics=not args.no_metrics, device=args.device, dagan_diversity=args.dagan_diversity, dagan_head=args.dagan_head,
+        dagan_warp_grid=args.dagan_warp_grid,
     )
 
 
@@ -233,6 +234,8 @@ def main() -> None:
     parser.add_argument("--dagan-diversity", type=float, default=0.0, help="the DAGAN fills: the DAGAN's mode-seeking weight")
     parser.add_argument("--dagan-head", choices=("image", "warp"), default="image",
                         help="the DAGAN fills: the DAGAN's output, its pixels (image) or a deformation of the input (warp)")
+    parser.add_argument("--dagan-warp-grid", type=int, default=0,
+                        help="the DAGAN fills: the warp's control points per side (0: a quarter of the side)")
     parser.add_argument("--variant", default="default")
     grid.add_run_options(parser)
     parser.add_argument("--readme", action="store_true", help="rewrite the README's long-tail block from the committed results")

@@ -44,7 +44,7 @@ def config_from(args: argparse.Namespace, split: int | None) -> EvalConfig:
     common = dict(scenario="transfer", source="omniglot", seeds=args.seed_list or tuple(range(args.seeds)),
                   conditions=tuple(args.conditions.split(",")), classifier_steps=args.classifier_steps,
                   ratio=args.ratio, gan=gan, dagan_diversity=args.dagan_diversity,
-                  dagan_head=args.dagan_head, metrics=not args.no_metrics, device=args.device,
+                  dagan_head=args.dagan_head, dagan_warp_grid=args.dagan_warp_grid, metrics=not args.no_metrics, device=args.device,
                   source_gan=GANConfig.from_dict(GANConfig().to_dict() | json.loads(args.source_gan)) if args.source_gan else None)
     if split is not None:
         return EvalConfig(dataset="omniglot", root=args.root, target_groups=SPLITS[split],
@@ -104,7 +104,8 @@ README_COLUMNS = ("pretrained-classifier", "G+classical", "pretrained-classifier
 def _generator(settings: dict) -> tuple[str, str]:
     """The run's source generator, as its conditions name it, and how the README labels it."""
     if any("dagan" in c for c in settings["conditions"]):
-        warp = ", warp" if settings.get("dagan_head") == "warp" else ""
+        grid = settings.get("dagan_warp_grid", 0)
+        warp = (", warp" + (f" {grid}×{grid}" if grid else "")) if settings.get("dagan_head") == "warp" else ""
         return "dagan", f"DAGAN w={settings.get('dagan_diversity', 0.0):g}{warp}"
     source = settings.get("source_gan") or settings["gan"]
     tuned = settings["gan"].get("train_layers", "all")
@@ -176,6 +177,8 @@ def main() -> None:
     parser.add_argument("--dagan-diversity", type=float, default=0.0, help="the source DAGAN's mode-seeking weight")
     parser.add_argument("--dagan-head", choices=("image", "warp"), default="image",
                         help="the source DAGAN's output: pixels (image) or a deformation of the input (warp)")
+    parser.add_argument("--dagan-warp-grid", type=int, default=0,
+                        help="the source DAGAN's warp: control points per side (0: a quarter of the side)")
     parser.add_argument("--variant", default="default")
     grid.add_run_options(parser)
     parser.add_argument("--readme", action="store_true", help="rewrite the README's transfer block from the committed results")

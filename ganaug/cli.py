@@ -492,6 +492,8 @@ OWN_IMBALANCE = ("folder:", "npz:")
               help="transfer, long-tail: the DAGAN's mode-seeking weight (0: none; > 0 makes other noise draw other variants).")
 @click.option("--dagan-head", type=click.Choice(["image", "warp"]), default="image", show_default=True,
               help="transfer, long-tail: the DAGAN's output: the variant's pixels (image) or a deformation of the input (warp).")
+@click.option("--dagan-warp-grid", type=click.IntRange(min=0), default=0, show_default=True, metavar="K",
+              help="transfer, long-tail: the warp's control points per side (0: a quarter of the side; 2-3 bend the whole shape).")
 @click.option("--source-config", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE",
               help="transfer: a GANConfig JSON for the source GAN (default: the fine-tune's settings, --config and flags).")
 @click.option("--per-class", default="5,10,20", show_default=True, callback=_int_list, metavar="N1,N2,…",
@@ -536,7 +538,7 @@ OWN_IMBALANCE = ("folder:", "npz:")
 @click.pass_context
 @user_errors
 def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool, scenario: str,
-             source_name: str | None, source_root: str | None, target_groups: str | None, dagan_diversity: float, dagan_head: str,
+             source_name: str | None, source_root: str | None, target_groups: str | None, dagan_diversity: float, dagan_head: str, dagan_warp_grid: int,
              source_config: str | None, per_class: tuple[int, ...], imbalance: tuple[float, ...] | None, seeds: int, first_seed: int,
              conditions: str | None, classifier: str, classifier_steps: int | None, ratio: float, steps: int | None,
              loss: str | None, conditioning: str | None, config_path: str | None, no_metrics: bool, quick: bool,
@@ -581,7 +583,7 @@ def evaluate(ctx: click.Context, dataset: str, root: str | None, download: bool,
         conditions=tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions is not None else None,
         classifier=classifier, classifier_steps=classifier_steps, ratio=ratio, gan=gan,
         metrics=not no_metrics, device=device, scenario=scenario, imbalance=imbalance, threads=threads,
-        source=source_name, source_root=source_root, dagan_diversity=dagan_diversity, dagan_head=dagan_head,
+        source=source_name, source_root=source_root, dagan_diversity=dagan_diversity, dagan_head=dagan_head, dagan_warp_grid=dagan_warp_grid,
         source_gan=source_gan, target_groups=tuple(g.strip() for g in target_groups.split(",") if g.strip()) if target_groups else (),
     )
     started = time.perf_counter()

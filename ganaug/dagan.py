@@ -83,9 +83,10 @@ class DAGANAugmenter(Pretrained, BaseEstimator):
         steps, batch_size, z_dim, channels, d_channels, lr, diffaugment, ema_decay,
             monitor_every, seed, diversity_weight: see `ganaug.training.DAGANConfig`
             (``diversity_weight`` > 0 charges G for drawing the same variant from other noise).
-        head, warp_limit: ``"image"`` (G draws the variant's pixels, DAGAN's own) or ``"warp"``
-            (G deforms the input by at most ``warp_limit`` of the side, so the variant keeps
-            the input's strokes); see `ganaug.models.DAGANGenerator`.
+        head, warp_limit, warp_grid: ``"image"`` (G draws the variant's pixels, DAGAN's own) or
+            ``"warp"`` (G deforms the input by at most ``warp_limit`` of the side, smoothly
+            between ``warp_grid`` control points per side, 0: a quarter of the side; the variant
+            keeps the input's strokes); see `ganaug.models.DAGANGenerator`.
         device: torch device; ``"auto"`` takes CUDA when present.
         verbose: show a progress bar while fitting.
 
@@ -117,10 +118,11 @@ class DAGANAugmenter(Pretrained, BaseEstimator):
         diversity_weight: float = 0.0,
         head: str = "image",
         warp_limit: float = 0.1,
+        warp_grid: int = 0,
         device: str = "auto",
         verbose: bool = False,
     ) -> None:
-        self.diversity_weight, self.head, self.warp_limit = diversity_weight, head, warp_limit
+        self.diversity_weight, self.head, self.warp_limit, self.warp_grid = diversity_weight, head, warp_limit, warp_grid
         self.steps, self.batch_size, self.z_dim = steps, batch_size, z_dim
         self.channels, self.d_channels, self.lr = channels, d_channels, lr
         self.diffaugment, self.ema_decay, self.monitor_every = diffaugment, ema_decay, monitor_every
@@ -165,7 +167,8 @@ class DAGANAugmenter(Pretrained, BaseEstimator):
         chw = tuple(int(s) for s in x.shape[1:])
 
         def objective() -> PairObjective:
-            generator = DAGANGenerator(chw, config.z_dim, config.channels, config.head, config.warp_limit).to(device)
+            generator = DAGANGenerator(chw, config.z_dim, config.channels, config.head, config.warp_limit,
+                                       config.warp_grid).to(device)
             return PairObjective(generator, config, len(classes), chw)
 
         trainer = Trainer(config, len(classes), chw, device, objective=objective)
@@ -332,7 +335,7 @@ class DAGANAugmenter(Pretrained, BaseEstimator):
         aug.n_train_ = int(meta["n_train"])
         with torch.random.fork_rng(devices=[]):  # building G draws initial weights
             generator = DAGANGenerator((aug.n_channels_, *aug.image_shape_[:2]), config.z_dim, config.channels,
-                                       config.head, config.warp_limit)
+                                       config.head, config.warp_limit, config.warp_grid)
         generator.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
         aug.config_, aug.generator_ = config, generator.to(target).requires_grad_(False).eval()
         aug.history_ = {k: list(v) for k, v in meta["history"].items()}

@@ -99,6 +99,26 @@ def test_the_warp_head_moves_ink_no_further_than_its_limit():
     assert float((ink - 14).abs().max()) <= limit * side + 1  # + 1: bilinear spreads a pixel
 
 
+def test_a_coarser_warp_grid_bends_the_whole_shape_instead_of_wobbling_strokes():
+    """The same raw field, smoothed on 7 (a quarter of 28), 3 or 1 control points per side: the
+    horizontal shift it gives a left-to-right ramp changes less from column to column."""
+    side = 28
+    ramp = torch.linspace(-1, 1, side).expand(8, 1, side, side).contiguous()
+    field = torch.randn(8, 2, side, side, generator=torch.Generator().manual_seed(0)) * 3
+    shifts = {}
+    for grid in (0, 3, 1):
+        g = DAGANGenerator((1, side, side), z_dim=4, channels=8, head="warp", warp_grid=grid)
+        with torch.no_grad():
+            moved = g._warp(ramp, field)
+        shifts[grid] = ((moved - ramp) * (side - 1) / 2)[:, 0, :, 3:-3]  # pixels, away from the border's clamp
+    wobble = {grid: float(s.diff(dim=-1).abs().mean()) for grid, s in shifts.items()}
+    assert float(shifts[0].abs().max()) > 1.0  # the default does move the ramp
+    assert wobble[3] < 0.6 * wobble[0]
+    assert float(shifts[1].std(dim=(1, 2)).max()) < 1e-3  # 1 point: one shift for the whole image
+    with pytest.raises(ValueError, match="warp_grid must be an integer >= 0"):
+        DAGANGenerator((1, side, side), head="warp", warp_grid=-1)
+
+
 def test_dagan_settings_refuse_an_unknown_head_or_limit():
     with pytest.raises(ValueError, match="head must be 'image' or 'warp'"):
         DAGANAugmenter(head="flow", **TINY).get_config()
@@ -107,9 +127,10 @@ def test_dagan_settings_refuse_an_unknown_head_or_limit():
 
 
 def test_a_warp_dagan_keeps_its_head_through_save_and_load(source, tmp_path):
-    warp = DAGANAugmenter(steps=10, head="warp", warp_limit=0.2, seed=0, **TINY).fit(source)
+    warp = DAGANAugmenter(steps=10, head="warp", warp_limit=0.2, warp_grid=2, seed=0, **TINY).fit(source)
     loaded = DAGANAugmenter.load(warp.save(tmp_path / "warp.safetensors"))
     assert loaded.generator_.head == "warp" and loaded.get_params()["warp_limit"] == 0.2
+    assert loaded.generator_.warp_grid == 2
     assert loaded.augment(source.data, seed=3).tobytes() == warp.augment(source.data, seed=3).tobytes()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -245,16 +246,19 @@ def test_the_dagan_fills_train_one_dagan_on_the_long_tailed_set_and_no_gan(tmp_p
     fitted, filled = [], []
     fit = DAGANAugmenter.fit
     monkeypatch.setattr(scenario, "DAGAN_STEPS", 2)
-    monkeypatch.setattr(DAGANAugmenter, "fit", lambda self, X, y=None: fitted.append((self.head, len(X))) or fit(self, X, y))
+    monkeypatch.setattr(DAGANAugmenter, "fit", lambda self, X, y=None: fitted.append((self.head, self.warp_grid, len(X))) or fit(self, X, y))
     dataset = conditions.condition_dataset
     monkeypatch.setattr(conditions, "condition_dataset",
                         lambda cond, cell, *a, **k: filled.append((cond, cell.augmenter)) or dataset(cond, cell, *a, **k))
     dagan_fills = ("ros+dagan-fill+classical", "dagan-fill+classical")
-    config = EvalConfig(**TINY_LT | {"seeds": (0,), "conditions": ("ros+classical", *dagan_fills), "dagan_head": "warp"})
+    config = EvalConfig(**TINY_LT | {"seeds": (0,), "conditions": ("ros+classical", *dagan_fills), "dagan_head": "warp",
+                                     "dagan_warp_grid": 2})
     assert not config.needs_gan and config.to_dict()["dagan_head"] == "warp"
+    default_grid = dataclasses.replace(config, dagan_warp_grid=0)
+    assert "dagan_warp_grid" not in default_grid.to_dict() and default_grid.cell_key("d") != config.cell_key("d")
     results = run_evaluation(config, tmp_path, progress=False)
     cell = results["cells"][0]
-    assert fitted == [("warp", cell["n_train"])]  # once, on the cell's whole long-tailed set
+    assert fitted == [("warp", 2, cell["n_train"])]  # once, on the cell's whole long-tailed set
     assert "gan" not in cell and (tmp_path / cell["generator_samples"]["dagan"]).is_file()
     assert {"ros+classical", *dagan_fills} <= set(cell["results"])
     # Each fill is its GAN fill with the DAGAN's variants: capped on ROS, or every gap filled.
@@ -525,7 +529,7 @@ def test_long_tail_benchmark_settings_and_partial_cells(tmp_path):
 
     args = argparse.Namespace(dataset="digits", imbalance="10,20", seeds=2, seed_list=None, conditions="real,lt-gated",
                               classifier="cnn", classifier_steps=20, ratio=1.0, steps=10, gan="{}", no_metrics=True,
-                              device="cpu", dagan_diversity=0.0, dagan_head="image")
+                              device="cpu", dagan_diversity=0.0, dagan_head="image", dagan_warp_grid=0)
     config = bench.config_from(args)
     assert config.scenario == "long-tail" and config.imbalance == (10.0, 20.0) and config.gan.steps == 10
     assert bench.config_from(argparse.Namespace(**vars(args) | {"imbalance": "natural"})).imbalance == ()

@@ -96,6 +96,8 @@ def test_another_dataset_as_the_source_is_resized_to_the_target(omniglot_root, t
     (dict(dataset="digits", source="omniglot", dagan_diversity=-1.0), "dagan_diversity must be a number >= 0"),
     (dict(dataset="digits", source="omniglot", dagan_diversity=float("nan")), "dagan_diversity must be"),
     (dict(dataset="digits", source="omniglot", dagan_head="flow"), "dagan_head must be 'image' or 'warp'"),
+    (dict(dataset="digits", source="omniglot", dagan_head="warp", dagan_warp_grid=-2), "dagan_warp_grid must be an integer >= 0"),
+    (dict(dataset="digits", source="omniglot", dagan_warp_grid=3), "it needs dagan_head='warp'"),
 ])
 def test_transfer_settings_are_checked(overrides, message):
     with pytest.raises(ValueError, match=message):
@@ -109,6 +111,8 @@ def test_other_scenarios_refuse_a_source():
         EvalConfig(dagan_diversity=1.0)
     with pytest.raises(ValueError, match="belong to the transfer and long-tail scenarios, not few-shot"):
         EvalConfig(dagan_head="warp")
+    with pytest.raises(ValueError, match="belong to the transfer and long-tail scenarios, not few-shot"):
+        EvalConfig(dagan_head="warp", dagan_warp_grid=3)
 
 
 def test_the_source_gan_trains_by_its_own_settings_and_the_fine_tune_by_gans(omniglot_root, tmp_path):
@@ -127,12 +131,13 @@ def test_the_source_gan_trains_by_its_own_settings_and_the_fine_tune_by_gans(omn
         EvalConfig(source_gan=recipe)
 
 
-@pytest.mark.parametrize("setting, attribute, value", [
-    ("dagan_diversity", "diversity_weight", 0.5), ("dagan_head", "head", "warp")])
-def test_the_source_dagans_settings_are_trained_recorded_and_keyed(omniglot_root, setting, attribute, value):
+@pytest.mark.parametrize("settings, attribute, value", [
+    ({"dagan_diversity": 0.5}, "diversity_weight", 0.5), ({"dagan_head": "warp"}, "head", "warp"),
+    ({"dagan_head": "warp", "dagan_warp_grid": 3}, "warp_grid", 3)])
+def test_the_source_dagans_settings_are_trained_recorded_and_keyed(omniglot_root, settings, attribute, value):
     base = tiny(dataset="digits", source="omniglot", source_root=str(omniglot_root), seeds=(0,),
                 conditions=("dagan+classical",))
-    other = dataclasses.replace(base, **{setting: value})
+    other = dataclasses.replace(base, **settings)
     assert base.cell_key("d") != other.cell_key("d")  # another DAGAN, other cells
     models = transfer.prepare(other).models
     assert getattr(models.dagan, attribute) == value

@@ -144,7 +144,8 @@ class EvalConfig:
     dataset`` (within Omniglot) ``target_groups`` name the class groups (alphabets) held out as
     the target; the source is the other groups. ``dagan_diversity`` is the source DAGAN's
     mode-seeking weight (`ganaug.training.DAGANConfig.diversity_weight`), ``dagan_head`` its
-    generator's output (``"image"``, or ``"warp"``: a deformation of the input image); in the
+    generator's output (``"image"``, or ``"warp"``: a deformation of the input image, smooth
+    between ``dagan_warp_grid`` control points per side, 0: a quarter of the side); in the
     long-tail scenario the two set the DAGAN each cell trains on its long-tailed set for
     ``ros+dagan-fill+classical`` and ``dagan-fill+classical``.
     ``source_gan`` is the source GAN's settings where they differ from the fine-tune's
@@ -184,6 +185,7 @@ class EvalConfig:
     target_groups: tuple[str, ...] = ()
     dagan_diversity: float = 0.0
     dagan_head: str = "image"
+    dagan_warp_grid: int = 0
     source_gan: GANConfig | None = None
 
     def __post_init__(self) -> None:
@@ -213,8 +215,9 @@ class EvalConfig:
             _check_transfer(self)
         elif self.source is not None or self.target_groups or self.source_gan is not None:
             raise ValueError(f"source, target_groups and source_gan belong to the transfer scenario, not {self.scenario}")
-        elif self.scenario == "few-shot" and (self.dagan_diversity or self.dagan_head != "image"):
-            raise ValueError("dagan_diversity and dagan_head belong to the transfer and long-tail scenarios, not few-shot")
+        elif self.scenario == "few-shot" and (self.dagan_diversity or self.dagan_head != "image" or self.dagan_warp_grid):
+            raise ValueError("dagan_diversity, dagan_head and dagan_warp_grid belong to the transfer and long-tail "
+                             "scenarios, not few-shot")
         _check_dagan(self)
         if self.scenario == "long-tail" and self.classifier not in ("cnn", "mlp"):
             raise ValueError(f"the long-tail conditions train a torch classifier (cnn or mlp), not {self.classifier}")
@@ -244,6 +247,8 @@ class EvalConfig:
             del out["source"], out["source_root"], out["target_groups"], out["source_gan"]
             if out["dagan_diversity"] == 0 and out["dagan_head"] == "image":  # no DAGAN setting given
                 del out["dagan_diversity"], out["dagan_head"]
+        if out.get("dagan_warp_grid") == 0:  # the warp's grid, added later: runs before it keep their keys
+            del out["dagan_warp_grid"]
         if self.scenario == "few-shot":
             # Few-shot settings stay as they were before scenarios had a name: an omitted
             # scenario reads as few-shot.
@@ -283,6 +288,11 @@ def _check_dagan(config: EvalConfig) -> None:
         raise ValueError(f"dagan_diversity must be a number >= 0, got {config.dagan_diversity!r}")
     if config.dagan_head not in ("image", "warp"):
         raise ValueError(f"dagan_head must be 'image' or 'warp', got {config.dagan_head!r}")
+    grid = config.dagan_warp_grid
+    if isinstance(grid, bool) or not isinstance(grid, numbers.Integral) or grid < 0:
+        raise ValueError(f"dagan_warp_grid must be an integer >= 0 (0: a quarter of the side), got {grid!r}")
+    if grid and config.dagan_head != "warp":
+        raise ValueError(f"dagan_warp_grid shapes the warp head's field; it needs dagan_head='warp', not {config.dagan_head!r}")
 
 
 def _check_transfer(config: EvalConfig) -> None:

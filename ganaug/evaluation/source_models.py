@@ -50,6 +50,8 @@ class SourceModels:
         if self.dagan is not None:
             out["dagan"]["diversity_weight"] = float(self.dagan.diversity_weight)
             out["dagan"]["head"] = self.dagan.head
+            if self.dagan.warp_grid:  # the default grid's records stay as they were
+                out["dagan"]["warp_grid"] = int(self.dagan.warp_grid)
         return out
 
 
@@ -80,6 +82,8 @@ def train_source_models(source: ArrayDataset, config: EvalConfig, needs: set[str
         settings = {"seed": SOURCE_SEED, "steps": SOURCE_DAGAN_STEPS, "diversity_weight": float(config.dagan_diversity)}
         if config.dagan_head != "image":  # the image head's cache keys stay as they were
             settings["head"] = config.dagan_head
+        if config.dagan_warp_grid:  # likewise the warp's default grid
+            settings["warp_grid"] = config.dagan_warp_grid
         key = _key(fingerprint, "dagan", settings, config.device)
         models.dagan, models.keys["dagan"] = _cached_dagan(key, source, settings, config.device, say, progress), key
     return models

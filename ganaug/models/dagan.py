@@ -9,11 +9,15 @@ another class's image as well. ``"warp"`` draws a smooth displacement field and 
 own pixels along it (a spatial transformer, Jaderberg et al. 2015): the variant is ``x``
 deformed, by at most ``warp_limit`` of the side, so it keeps ``x``'s strokes and, for small
 limits, its class; what it learns from the source classes is *how* images of one class deform.
+The field is smooth between ``warp_grid`` control points per side: with many (a quarter of the
+side on 28×28 is 7) neighbouring points move apart and strokes wobble; with few (2-3) the
+deformation bends the whole shape, as one writer's hand differs from another's.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
@@ -45,16 +49,19 @@ class DAGANGenerator(nn.Module):
         channels: width at full resolution; doubles with each halving, at most 256.
         head: ``"image"`` (draw the pixels) or ``"warp"`` (deform ``x``; see the module's docstring).
         warp_limit: the warp head's largest displacement, as a fraction of the side.
+        warp_grid: the warp field's control points per side; 0: a quarter of the side (at least 2).
     """
 
     HEADS = ("image", "warp")
 
     def __init__(self, image_shape: tuple[int, int, int], z_dim: int = 32, channels: int = 32,
-                 head: str = "image", warp_limit: float = 0.1) -> None:
+                 head: str = "image", warp_limit: float = 0.1, warp_grid: int = 0) -> None:
         super().__init__()
         if head not in self.HEADS:
             raise ValueError(f"head must be one of {', '.join(self.HEADS)}, got {head!r}")
-        self.head, self.warp_limit = head, float(warp_limit)
+        if isinstance(warp_grid, bool) or not isinstance(warp_grid, numbers.Integral) or warp_grid < 0:
+            raise ValueError(f"warp_grid must be an integer >= 0 (0: a quarter of the side), got {warp_grid!r}")
+        self.head, self.warp_limit, self.warp_grid = head, float(warp_limit), int(warp_grid)
         self.image_shape, self.z_dim = tuple(image_shape), int(z_dim)
         c, h, w = self.image_shape
         n_steps, _ = plan_resolution(h, w)
@@ -72,10 +79,12 @@ class DAGANGenerator(nn.Module):
             nn.init.zeros_(self.to_image.bias)
 
     def _warp(self, x: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
-        """``x`` resampled along ``field`` ``(B, 2, H, W)``, smoothed to a coarse grid (a quarter
-        of the side) so the warp moves strokes, not single pixels."""
+        """``x`` resampled along ``field`` ``(B, 2, H, W)``, smoothed to a coarse grid of
+        ``warp_grid`` points per side (0: a quarter of the side) so the warp moves strokes, not
+        single pixels."""
         h, w = x.shape[2:]
-        coarse = F.adaptive_avg_pool2d(field, (max(2, h // 4), max(2, w // 4)))
+        points = (self.warp_grid, self.warp_grid) if self.warp_grid else (max(2, h // 4), max(2, w // 4))
+        coarse = F.adaptive_avg_pool2d(field, points)
         # Normalised coordinates span 2 across the side: a fraction f of the side is 2f.
         shift = 2 * self.warp_limit * torch.tanh(interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False))
         ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=x.device, dtype=x.dtype)

@@ -105,7 +105,7 @@ def generators(splits: Splits, subset: ArrayDataset, config: EvalConfig, seed: i
     counts = np.bincount(subset.targets)
     paired = subset.subset(np.flatnonzero(counts[subset.targets] >= 2))  # a pair needs two images of a class
     dagan = DAGANAugmenter(steps=DAGAN_STEPS, seed=seed, diversity_weight=float(config.dagan_diversity),
-                           head=config.dagan_head, device=config.device).fit(paired)
+                           head=config.dagan_head, warp_grid=config.dagan_warp_grid, device=config.device).fit(paired)
     return {"dagan": dagan.condition_on(subset.data, subset.targets, classes=subset.classes, seed=seed)}
 
 

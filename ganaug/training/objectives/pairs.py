@@ -40,7 +40,8 @@ class DAGANConfig:
     ``diversity_weight`` weighs the mode-seeking term in G's loss (0: none; see the module's
     docstring); with it each G step draws two variants per anchor (half the anchors, the same
     batch size). ``head`` is G's output (`ganaug.models.DAGANGenerator`): ``"image"`` draws
-    pixels, ``"warp"`` deforms the input by at most ``warp_limit`` of the side.
+    pixels, ``"warp"`` deforms the input by at most ``warp_limit`` of the side, smoothly between
+    ``warp_grid`` control points per side (0: a quarter of the side).
     """
 
     steps: int = 2000
@@ -56,10 +57,11 @@ class DAGANConfig:
     diversity_weight: float = 0.0
     head: str = "image"
     warp_limit: float = 0.1
+    warp_grid: int = 0
 
     def __post_init__(self) -> None:
         for name, low in (("steps", 1), ("batch_size", 2), ("z_dim", 1), ("channels", 1), ("d_channels", 1),
-                          ("monitor_every", 1), ("seed", 0)):
+                          ("monitor_every", 1), ("seed", 0), ("warp_grid", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
