@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # benchmarks/grid.py, also when loaded by path
@@ -99,6 +100,8 @@ def table(results: dict) -> str:
 # the GAN's samples add to it.
 STACKED = {"ros+gan-fill+classical": "ros+classical", "ros+dagan-fill+classical": "ros+classical",
            "gan-fill+logit-adjusted": "logit-adjusted+classical"}
+# A fill that balances the set as random oversampling does, with samples in place of every repeat.
+REPLACES = {"dagan-fill+classical": "ros+classical"}
 
 
 def _stacked_gains(results: dict, conditions: list[str]) -> list[tuple[float, str, str, dict]]:
@@ -106,7 +109,7 @@ def _stacked_gains(results: dict, conditions: list[str]) -> list[tuple[float, st
     gains (balanced accuracy, rarest-three recall) are paired over the cells holding both."""
     from ganaug.evaluation.stats import paired_gain
 
-    pairs = [(c, b) for c, b in STACKED.items() if c in conditions and b in conditions]
+    pairs = [(c, b) for c, b in (STACKED | REPLACES).items() if c in conditions and b in conditions]
     out = []
     for ratio in dict.fromkeys(c["imbalance"] for c in results["cells"]):
         group = [c["results"] for c in results["cells"] if c["imbalance"] == ratio]
@@ -122,29 +125,49 @@ def _stacked(results: dict, conditions: list[str]) -> list[str]:
     gains = _stacked_gains(results, conditions)
     if not gains:
         return []
-    lines = ["", "What the GAN's samples add to the condition they stack on (paired, points):", "",
+    lines = ["", "What the samples add to the condition they stack on, or whose repeats they replace (paired, points):", "",
              "| ratio | condition | over | balanced accuracy [95 % interval] | rarest-three recall |", "|---|---|---|---|---|"]
     lines += [f"| {ratio} | {cond} | {base} | {_points(g['balanced_accuracy'])} | {_points(g['rare3_recall'])} |"
               for ratio, cond, base, g in gains]
     return lines
 
 
-def _oversampling_note(variants: list[dict]) -> list[str]:
-    """One sentence: what the capped fills stacked on random oversampling add to it, per variant
-    run at its largest ratio (balanced accuracy; in parentheses the rarest three's recall)."""
-    said = {}
+def _against_ros(variants: list[dict], conds: Iterable[str]) -> dict[str, list[str]]:
+    """Per generator (the DAGAN named by its warp grid), the paired gains of ``conds`` over
+    `ros+classical` at each variant run's largest ratio, once per dataset and ratio (a run that
+    repeats a DAGAN reproduces its numbers)."""
+    said: dict[str, list[str]] = {}
+    seen = set()
     for results in variants:
-        conditions, top = results["settings"]["conditions"], max(c["imbalance"] for c in results["cells"])
-        for ratio, cond, base, g in _stacked_gains(results, conditions):
-            if ratio == top and base == "ros+classical":
-                generator = "a DAGAN" if "dagan" in cond else "the GAN"
+        settings = results["settings"]
+        top = max(c["imbalance"] for c in results["cells"])
+        for ratio, cond, base, g in _stacked_gains(results, settings["conditions"]):
+            grid = settings.get("dagan_warp_grid", 0)
+            generator = (f"a DAGAN (warp on {f'{grid}×{grid}' if grid else 'side/4'} points)" if "dagan" in cond
+                         else "the GAN")
+            key = (generator, cond, settings["dataset"], ratio)
+            if ratio == top and base == "ros+classical" and cond in conds and key not in seen:
+                seen.add(key)
                 said.setdefault(generator, []).append(f"{_points(g['balanced_accuracy'])} ({_points(g['rare3_recall'])}; "
-                                                      f"{results['settings']['dataset']}, ratio {ratio:g})")
-    if not said:
-        return []
-    parts = "; ".join(f"{generator} {' and '.join(text)}" for generator, text in said.items())
-    return [f"Capped at one synthetic image per real one and stacked on random oversampling (opt-in `ros+gan-fill+classical`, "
-            f"`ros+dagan-fill+classical`), the samples add to `ros+classical`: {parts}."]
+                                                      f"{settings['dataset']}, ratio {ratio:g})")
+    return said
+
+
+def _oversampling_note(variants: list[dict]) -> list[str]:
+    """Sentences: what the capped fills stacked on random oversampling add to it, and what the
+    uncapped DAGAN fill, in place of its repeats, changes; per variant run at its largest ratio
+    (balanced accuracy; in parentheses the rarest three's recall)."""
+    out = []
+    stacked = _against_ros(variants, ("ros+gan-fill+classical", "ros+dagan-fill+classical"))
+    if stacked:
+        parts = "; ".join(f"{generator} {' and '.join(text)}" for generator, text in stacked.items())
+        out.append(f"Capped at one synthetic image per real one and stacked on random oversampling (opt-in "
+                   f"`ros+gan-fill+classical`, `ros+dagan-fill+classical`), the samples add to `ros+classical`: {parts}.")
+    replaced = _against_ros(variants, REPLACES)
+    if replaced:
+        parts = "; ".join(f"{generator} {' and '.join(text)}" for generator, text in replaced.items())
+        out.append(f"In place of every repeat (opt-in `dagan-fill+classical`), the variants change `ros+classical` by: {parts}.")
+    return out
 
 
 BEGIN, END = "<!-- long-tail:begin -->", "<!-- long-tail:end -->"
