@@ -239,6 +239,22 @@ def test_ros_with_a_capped_fill_balances_and_never_makes_a_class_mostly_syntheti
     assert synthetic[counts.argmax()] == 0 and synthetic.sum() > 0
 
 
+def test_an_even_mix_gives_every_class_the_same_synthetic_share_on_a_balanced_set(digits):
+    """ros+gan-mix: being synthetic must say nothing of the class, unlike a fill, where the rare
+    classes are mostly synthetic and the common ones real."""
+    from ganaug.augmenter import GANAugmenter
+
+    train = long_tail(digits, 20, seed=0)
+    aug = GANAugmenter(steps=2, batch_size=16, verbose=False).fit(train)
+    cell = conditions.Cell(20.0, 0, train, aug, 0)
+    mixed = conditions.condition_dataset("ros+gan-mix+classical", cell, EvalConfig(**TINY_LT | {"ratio": 0.5}))
+    top = np.bincount(train.targets).max()
+    synthetic = np.bincount(mixed.targets[mixed.synthetic_mask], minlength=len(train.classes))
+    real = np.bincount(mixed.targets[~mixed.synthetic_mask], minlength=len(train.classes))
+    assert (real == top).all()  # the real items oversampled to balance
+    assert synthetic.max() - synthetic.min() <= 1 and abs(synthetic.sum() - 0.5 * real.sum()) <= 1
+
+
 def test_the_dagan_fills_train_one_dagan_on_the_long_tailed_set_and_no_gan(tmp_path, monkeypatch):
     from ganaug.dagan import DAGANAugmenter
     from ganaug.evaluation.scenarios import long_tail as scenario
@@ -250,7 +266,7 @@ def test_the_dagan_fills_train_one_dagan_on_the_long_tailed_set_and_no_gan(tmp_p
     dataset = conditions.condition_dataset
     monkeypatch.setattr(conditions, "condition_dataset",
                         lambda cond, cell, *a, **k: filled.append((cond, cell.augmenter)) or dataset(cond, cell, *a, **k))
-    dagan_fills = ("ros+dagan-fill+classical", "dagan-fill+classical")
+    dagan_fills = ("ros+dagan-fill+classical", "dagan-fill+classical", "ros+dagan-mix+classical")
     config = EvalConfig(**TINY_LT | {"seeds": (0,), "conditions": ("ros+classical", *dagan_fills), "dagan_head": "warp",
                                      "dagan_warp_grid": 2})
     assert not config.needs_gan and config.to_dict()["dagan_head"] == "warp"
@@ -261,9 +277,10 @@ def test_the_dagan_fills_train_one_dagan_on_the_long_tailed_set_and_no_gan(tmp_p
     assert fitted == [("warp", 2, cell["n_train"])]  # once, on the cell's whole long-tailed set
     assert "gan" not in cell and (tmp_path / cell["generator_samples"]["dagan"]).is_file()
     assert {"ros+classical", *dagan_fills} <= set(cell["results"])
-    # Each fill is its GAN fill with the DAGAN's variants: capped on ROS, or every gap filled.
+    # Each is its GAN condition with the DAGAN's variants: capped on ROS, every gap filled, an even mix.
     drawn = {cond: aug for cond, aug in filled if aug is not None}
-    assert set(drawn) == {"ros+gan-fill+classical", "gan-fill+classical"} and len(set(map(id, drawn.values()))) == 1
+    assert set(drawn) == {"ros+gan-fill+classical", "gan-fill+classical", "ros+gan-mix+classical"}
+    assert len(set(map(id, drawn.values()))) == 1
     gains = {(g["condition"], g["baseline"]) for g in results["summary"]["gains"]}
     assert {(c, "best-non-generative") for c in dagan_fills} <= gains
     from ganaug.report import write_report

@@ -117,7 +117,7 @@ def condition_dataset(cond: str, cell: Cell, config: EvalConfig) -> Dataset:
     if cond in ("real", "classical"):
         return _ArrayItems(cell.subset, plain)
     if cond in LONG_TAIL_TRAINING:
-        return _long_tail_dataset(cond, cell, plain)
+        return _long_tail_dataset(cond, cell, plain, config.ratio)
     if cond == "synthetic":
         ratio = max(1.0, config.ratio)
         return _SyntheticOnly(SyntheticMixDataset(cell.subset, cell.augmenter, ratio, transform=plain, seed=cell.seed))
@@ -266,6 +266,7 @@ DERIVED: dict[str, tuple[str, str | None, bool]] = {
     "synthetic-finetuned": ("synthetic", "finetuned", False),
     "ros+dagan-fill+classical": ("ros+gan-fill+classical", "dagan", False),
     "dagan-fill+classical": ("gan-fill+classical", "dagan", False),
+    "ros+dagan-mix+classical": ("ros+gan-mix+classical", "dagan", False),
 }
 
 
@@ -309,6 +310,7 @@ LONG_TAIL_TRAINING: dict[str, dict[str, Any]] = {
     "gan-fill+logit-adjusted": {"logit_adjust": 1.0},
     "smote+classical": {},
     "ros+gan-fill+classical": {},
+    "ros+gan-mix+classical": {},
 }
 # Share of each class's gap to the largest class that synthetic images fill. A full fill leaves
 # a balanced mixed set, whose uniform prior would make logit adjustment a no-op; so the stacked
@@ -318,13 +320,21 @@ FILL = {"gan-fill+classical": 1.0, "gan-fill+logit-adjusted": 0.5}
 # and GAN samples take the place of some of its repeats: a full fill makes up to 98 % of a rare
 # class synthetic (mnist5k, ratio 50), and its recall fell with that share.
 ROS_FILL_CAP = {"ros+gan-fill+classical": 1.0}
+# Random oversampling to balance, then ``ratio`` samples per item added to every class alike. A fill
+# makes the rare classes mostly synthetic and the common ones real, so a classifier can learn "looks
+# generated, so rare" and call the real rare test images common; an even share says nothing of the class.
+ROS_MIX = ("ros+gan-mix+classical",)
 
 
-def _long_tail_dataset(cond: str, cell: Cell, plain: ToModelInput) -> Dataset:
-    """The training set of a long-tail condition (its classical augmentation comes by batch)."""
+def _long_tail_dataset(cond: str, cell: Cell, plain: ToModelInput, ratio: float) -> Dataset:
+    """The training set of a long-tail condition (its classical augmentation comes by batch);
+    ``ratio``: synthetic items per item where every class gets the same share."""
     data = cell.subset
     if cond == "ros+classical":
         return _ArrayItems(data.subset(oversample_positions(data.targets, cell.seed)), plain)
+    if cond in ROS_MIX:  # balanced real items: balancing water-fills every class alike
+        real = data.subset(oversample_positions(data.targets, cell.seed))
+        return SyntheticMixDataset(real, cell.augmenter, ratio, transform=plain, seed=cell.seed, balance=True)
     if cond in ROS_FILL_CAP:
         synthetic = capped_fill(data.targets, ROS_FILL_CAP[cond])
         top = int(np.bincount(data.targets).max())

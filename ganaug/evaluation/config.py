@@ -44,6 +44,9 @@ CONDITION_INFO |= {
                                 "DAGAN trained on the long-tailed set (its pairs mostly of the common classes)",
     "dagan-fill+classical": "the same DAGAN's variants of each class's own images fill every class up to the largest "
                             "class's count (no repeats, no cap)",
+    "ros+gan-mix+classical": "random oversampling to the largest class's count, then `ratio` GAN samples per item "
+                             "added to every class alike (being synthetic says nothing of the class)",
+    "ros+dagan-mix+classical": "ros+gan-mix+classical with the DAGAN's variants of each class's own images",
     "smote+classical": "SMOTE on pixels (imbalanced-learn, the optional extra ganaug[imbalanced])",
     "gan-fill-filtered+logit-adjusted": "gan-fill+logit-adjusted with samples a judge trained on the real set doubts redrawn",
     "lt-gated": "the never-worse gate: the non-generative conditions and gan-fill+classical, chosen by CV",
@@ -52,10 +55,11 @@ CONDITION_INFO |= {
 NON_GENERATIVE = ("real", "classical", "ros+classical", "reweight+classical", "logit-adjusted+classical")
 LONG_TAIL_CONDITIONS = (*NON_GENERATIVE, "gan-fill+classical", "gan-fill+logit-adjusted", "lt-gated")
 LONG_TAIL_OPTIONAL = ("smote+classical", "gan-fill-filtered+logit-adjusted", "ros+gan-fill+classical",
-                      "ros+dagan-fill+classical", "dagan-fill+classical")
+                      "ros+dagan-fill+classical", "dagan-fill+classical", "ros+gan-mix+classical",
+                      "ros+dagan-mix+classical")
 GAN_CONDITIONS = {"gan", "gan+classical", "synthetic", *OPTIONAL_CONDITIONS, "gan-fill+classical",
                   "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan", "gan-fill-filtered+logit-adjusted",
-                  "ros+gan-fill+classical"}
+                  "ros+gan-fill+classical", "ros+gan-mix+classical"}
 # The transfer scenario's conditions (issue 18): generators and a classifier pretrained on
 # *other* classes (the source), against the same CNN pretrained on that source.
 CONDITION_INFO |= {
@@ -79,9 +83,9 @@ TRANSFER_CONDITIONS = (
 GENERATOR_OF = {
     **{c: "gan" for c in ("gan", "gan+classical", "synthetic", "gan-gated", "gan-filtered", "gan-fill+classical",
                           "gan-fill+logit-adjusted", "lt-gated", "pretrained-classifier+gan",
-                          "gan-fill-filtered+logit-adjusted", "ros+gan-fill+classical")},
+                          "gan-fill-filtered+logit-adjusted", "ros+gan-fill+classical", "ros+gan-mix+classical")},
     **{c: "dagan" for c in ("dagan+classical", "pretrained-classifier+dagan", "synthetic-dagan", "transfer-gated",
-                            "ros+dagan-fill+classical", "dagan-fill+classical")},
+                            "ros+dagan-fill+classical", "dagan-fill+classical", "ros+dagan-mix+classical")},
     **{c: "finetuned" for c in ("finetuned+classical", "pretrained-classifier+finetuned", "synthetic-finetuned")},
 }
 # Which conditions each scenario runs: the defaults, then the opt-in ones.
@@ -147,7 +151,7 @@ class EvalConfig:
     generator's output (``"image"``, or ``"warp"``: a deformation of the input image, smooth
     between ``dagan_warp_grid`` control points per side, 0: a quarter of the side); in the
     long-tail scenario the two set the DAGAN each cell trains on its long-tailed set for
-    ``ros+dagan-fill+classical`` and ``dagan-fill+classical``.
+    ``ros+dagan-fill+classical``, ``dagan-fill+classical`` and ``ros+dagan-mix+classical``.
     ``source_gan`` is the source GAN's settings where they differ from the fine-tune's
     (``gan``): a recipe for the source's many classes (say, grouped batches and an ACGAN head),
     and a short fine-tune on the target's few images. None: ``gan`` trains both.
