@@ -99,6 +99,7 @@ def table(results: dict) -> str:
 # A GAN condition stacked on a non-generative one, and that one: their paired difference is what
 # the GAN's samples add to it.
 STACKED = {"ros+gan-fill+classical": "ros+classical", "ros+dagan-fill+classical": "ros+classical",
+           "ros+gan-mix+classical": "ros+classical", "ros+dagan-mix+classical": "ros+classical",
            "gan-fill+logit-adjusted": "logit-adjusted+classical"}
 # A fill that balances the set as random oversampling does, with samples in place of every repeat.
 REPLACES = {"dagan-fill+classical": "ros+classical"}
@@ -148,25 +149,34 @@ def _against_ros(variants: list[dict], conds: Iterable[str]) -> dict[str, list[s
             key = (generator, cond, settings["dataset"], ratio)
             if ratio == top and base == "ros+classical" and cond in conds and key not in seen:
                 seen.add(key)
+                share = f", {settings['ratio']:g} per item" if "mix" in cond else ""
                 said.setdefault(generator, []).append(f"{_points(g['balanced_accuracy'])} ({_points(g['rare3_recall'])}; "
-                                                      f"{settings['dataset']}, ratio {ratio:g})")
+                                                      f"{settings['dataset']}, ratio {ratio:g}{share})")
     return said
 
 
+# The sentences of the README's long-tail block on the fills measured against random oversampling:
+# the conditions each one covers, and how it opens.
+ROS_NOTES = (
+    (("ros+gan-fill+classical", "ros+dagan-fill+classical"),
+     "Capped at one synthetic image per real one and stacked on random oversampling (opt-in `ros+gan-fill+classical`, "
+     "`ros+dagan-fill+classical`), the samples add to `ros+classical`"),
+    (tuple(REPLACES), "In place of every repeat (opt-in `dagan-fill+classical`), the variants change `ros+classical` by"),
+    (("ros+gan-mix+classical", "ros+dagan-mix+classical"),
+     "Added to every class alike (opt-in `ros+gan-mix+classical`, `ros+dagan-mix+classical`), the samples add to "
+     "`ros+classical`"),
+)
+
+
 def _oversampling_note(variants: list[dict]) -> list[str]:
-    """Sentences: what the capped fills stacked on random oversampling add to it, and what the
-    uncapped DAGAN fill, in place of its repeats, changes; per variant run at its largest ratio
-    (balanced accuracy; in parentheses the rarest three's recall)."""
+    """Sentences: what each kind of fill measured against random oversampling adds to it (see
+    ``ROS_NOTES``), per variant run at its largest ratio (balanced accuracy; in parentheses the
+    rarest three's recall)."""
     out = []
-    stacked = _against_ros(variants, ("ros+gan-fill+classical", "ros+dagan-fill+classical"))
-    if stacked:
-        parts = "; ".join(f"{generator} {' and '.join(text)}" for generator, text in stacked.items())
-        out.append(f"Capped at one synthetic image per real one and stacked on random oversampling (opt-in "
-                   f"`ros+gan-fill+classical`, `ros+dagan-fill+classical`), the samples add to `ros+classical`: {parts}.")
-    replaced = _against_ros(variants, REPLACES)
-    if replaced:
-        parts = "; ".join(f"{generator} {' and '.join(text)}" for generator, text in replaced.items())
-        out.append(f"In place of every repeat (opt-in `dagan-fill+classical`), the variants change `ros+classical` by: {parts}.")
+    for conds, opening in ROS_NOTES:
+        said = _against_ros(variants, conds)
+        if said:
+            out.append(f"{opening}: " + "; ".join(f"{generator} {' and '.join(text)}" for generator, text in said.items()) + ".")
     return out
 
 
