@@ -177,7 +177,7 @@ def _oversampling_note(variants: list[dict]) -> list[str]:
         said = _against_ros(variants, conds)
         if said:
             out.append(f"{opening}: " + "; ".join(f"{generator} {' and '.join(text)}" for generator, text in said.items()) + ".")
-    return out
+    return [" ".join(out)] if out else []  # one paragraph line: the README's length is budgeted
 
 
 BEGIN, END = "<!-- long-tail:begin -->", "<!-- long-tail:end -->"
